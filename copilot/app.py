@@ -1,0 +1,208 @@
+"""The one application object: knowledge, retrieval and the call graph, wired from settings.
+
+The server, the evaluation harness and the CLI all drive calls through `Copilot.handle`, so an
+in-process replay exercises exactly the pipeline a live WebSocket client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from copilot.audit import AuditLog
+from copilot.calls import open_checkpointer
+from copilot.cues import CueBook
+from copilot.graph.build import build_call_graph
+from copilot.graph.context import CallContext
+from copilot.knowledge.loader import load_path
+from copilot.knowledge.models import Campaign
+from copilot.knowledge.store import SqliteKnowledgeStore
+from copilot.retrieval.embedding import load_embedder
+from copilot.retrieval.retriever import Retriever
+from copilot.retrieval.text import Tokenizer
+from copilot.retrieval.vector_index import VectorIndex, open_chroma
+from copilot.settings import Settings
+
+log = logging.getLogger("copilot")
+
+BUNDLED_MARK = "bundled_knowledge_imported"
+
+
+class CallError(Exception):
+    """A client message that cannot be applied to its call (reported, never fatal)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class _Call:
+    campaign: Campaign | None
+    lock: asyncio.Lock
+
+
+class Copilot:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = SqliteKnowledgeStore(settings.data_dir / "knowledge.sqlite3")
+        self.embedder = load_embedder(settings.embedding_model)
+        self.retriever = Retriever(
+            self.embedder,
+            VectorIndex(open_chroma(settings.data_dir), self.embedder),
+            Tokenizer(),
+        )
+        self.cues = CueBook.load(settings.knowledge_dir / "rules" / "turn_cues.yaml")
+        self.audit = AuditLog(settings.data_dir / "audit.sqlite3")
+        self._calls: dict[str, _Call] = {}
+        self._exit = AsyncExitStack()
+        self._checkpointer: BaseCheckpointSaver | None = None
+        self.graph: CompiledStateGraph | None = None
+
+    # ----- lifecycle -------------------------------------------------------------------------
+    async def open(self) -> Copilot:
+        self.import_bundled_once()
+        reindexed = self.retriever.sync(self.store.live_answers())
+        log.info(
+            "index ready: %d live answers (%d re-embedded)", self.retriever.entry_count, reindexed
+        )
+        self._checkpointer = await self._exit.enter_async_context(open_checkpointer(self.settings))
+        self.graph = build_call_graph(self._checkpointer)
+        return self
+
+    async def close(self) -> None:
+        await self._exit.aclose()
+        self.store.close()
+        self.audit.close()
+
+    async def __aenter__(self) -> Copilot:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def import_bundled_once(self) -> None:
+        """The first serve of a data dir imports the bundled knowledge as approved, keeping any
+        entry that `kb import` or an editor already put there."""
+        if self.store.get_meta(BUNDLED_MARK):
+            return
+        result = load_path(self.settings.knowledge_dir)
+        if result.faults:
+            raise RuntimeError(
+                "bundled knowledge is invalid:\n" + "\n".join(str(f) for f in result.faults)
+            )
+        report = self.store.import_docs(result.docs, approve=True, by="bundled", keep_existing=True)
+        self.store.set_meta(BUNDLED_MARK, "1")
+        log.info(
+            "imported bundled knowledge: %d entries (%d kept)",
+            len(report.created),
+            len(report.kept),
+        )
+
+    # ----- calls -----------------------------------------------------------------------------
+    async def start_call(
+        self, call_id: str, campaign_id: str | None, direction: str
+    ) -> dict[str, Any]:
+        """Open a call, or resume it when its state survived a reconnect or a server restart."""
+        campaign = None
+        if campaign_id is not None:
+            live = self.store.live_campaign(campaign_id)
+            if live is None:
+                raise CallError("unknown_campaign", f"no approved campaign {campaign_id!r}")
+            campaign = live.doc
+        previous = await self._graph.aget_state(_thread(call_id))
+        if previous.values:
+            if previous.values.get("stage") == "ended":
+                raise CallError("call_ended", f"call {call_id} has already ended")
+            self._calls.setdefault(call_id, _Call(campaign, asyncio.Lock()))
+            return {
+                "type": "call.started",
+                "call_id": call_id,
+                "resumed": True,
+                "last_seq": previous.values.get("last_seq", 0),
+            }
+        self._calls[call_id] = _Call(campaign, asyncio.Lock())
+        await self._run(
+            call_id,
+            {
+                "call_id": call_id,
+                "campaign": campaign_id,
+                "direction": direction,
+                "event": {"kind": "start"},
+                "last_seq": 0,
+                "facts": {},
+                "refusal_reason": None,
+                "stage": "opening",
+            },
+        )
+        return {"type": "call.started", "call_id": call_id}
+
+    def is_open(self, call_id: str) -> bool:
+        return call_id in self._calls
+
+    async def turn(self, call_id: str, seq: int, speaker: str, text: str) -> list[dict[str, Any]]:
+        state = await self._run(
+            call_id,
+            {"event": {"kind": "turn", "turn": {"seq": seq, "speaker": speaker, "text": text}}},
+        )
+        return _outputs(state)
+
+    async def crm_event(self, call_id: str, name: str) -> list[dict[str, Any]]:
+        return _outputs(await self._run(call_id, {"event": {"kind": "crm", "name": name}}))
+
+    async def end_call(self, call_id: str, reason: str) -> list[dict[str, Any]]:
+        state = await self._run(call_id, {"event": {"kind": "end", "reason": reason}})
+        self._calls.pop(call_id, None)
+        return _outputs(state)
+
+    async def feedback(
+        self, call_id: str, suggestion_id: str, action: str, text: str | None
+    ) -> None:
+        """Feedback may come after hang-up (the agent clicks late), so any known call is fine."""
+        if not (await self._graph.aget_state(_thread(call_id))).values:
+            raise CallError("unknown_call", f"no call {call_id!r}")
+        await self.audit.feedback(call_id, suggestion_id, action, text)
+
+    async def _run(self, call_id: str, update: dict[str, Any]) -> dict[str, Any]:
+        call = self._calls.get(call_id)
+        if call is None:
+            raise CallError("unknown_call", f"no open call {call_id!r}: send call.start first")
+        context = CallContext(
+            retriever=self.retriever,
+            cues=self.cues,
+            campaign=call.campaign,
+            answer_threshold=self.settings.answer_threshold,
+            max_suggestions=self.settings.max_suggestions,
+        )
+        async with call.lock:  # one run at a time per call: the checkpoint is its memory
+            return await self._graph.ainvoke(
+                update, _thread(call_id), context=context, durability="exit"
+            )
+
+    @property
+    def _graph(self) -> CompiledStateGraph:
+        if self.graph is None:
+            raise RuntimeError("Copilot.open() was not awaited")
+        return self.graph
+
+
+def _thread(call_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": call_id}}
+
+
+def _outputs(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The server messages one run produced, in the order the contract wants them."""
+    messages: list[dict[str, Any]] = []
+    if state.get("suggestion"):
+        messages.append(state["suggestion"])
+    messages.extend(state.get("warnings") or [])
+    if state.get("disposition"):
+        messages.append(state["disposition"])
+    return messages

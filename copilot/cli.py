@@ -1,0 +1,158 @@
+"""The `copilot` command (contract §1): serve, kb import, eval replay."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+from copilot.privacy import MaskingFilter
+from copilot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="copilot", description=__doc__)
+    parser.add_argument("--data-dir", help="default: $COPILOT_DATA_DIR, else ./data")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server (side panel, WebSocket, APIs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+
+    kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="kb", required=True)
+    kb_import = kb.add_parser("import", help="import YAML answers and campaigns")
+    kb_import.add_argument("path", type=Path)
+    kb_import.add_argument("--approve", action="store_true", help="import as approved")
+    kb_import.add_argument("--by", default=None, help="who approves (required with --approve)")
+
+    ev = commands.add_parser("eval", help="evaluation").add_subparsers(dest="eval", required=True)
+    replay = ev.add_parser("replay", help="replay recorded dialogues and score them")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--url", help="replay against a running server (ws://...)")
+    replay.add_argument("--token", help="token for --url")
+    replay.add_argument("--json", type=Path, dest="json_out", help="write the full report")
+
+    args = parser.parse_args(argv)
+    _configure_logging()
+    try:
+        settings = Settings.from_env(args.data_dir)
+    except ValueError as exc:
+        print(f"copilot: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "kb":
+        return _kb_import(settings, args.path, args.approve, args.by)
+    return asyncio.run(_eval_replay(settings, args.file, args.url, args.token, args.json_out))
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(MaskingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    if settings.open_access and not _is_loopback(host):
+        print(
+            f"copilot: refusing to serve {host} without tokens: set COPILOT_TOKENS "
+            "(e.g. agent:t1,editor:t2,approver:t3) or bind 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    import uvicorn
+
+    from server.app import create_app
+
+    url = f"http://{host}:{port}/"
+
+    def ready() -> None:
+        print(f"copilot ready: {url} (WebSocket ws://{host}:{port}/v1/calls)", flush=True)
+
+    uvicorn.run(
+        create_app(settings, on_ready=ready),
+        host=host,
+        port=port,
+        ws="websockets",
+        # The app answers frames over its own limit with an error; uvicorn's limit only stops
+        # abuse far beyond it (such a frame closes the connection with 1009).
+        ws_max_size=max(16 * 1024 * 1024, settings.max_frame_bytes * 4),
+        log_config=None,
+    )
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return all(
+            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+        )
+    except (socket.gaierror, ValueError):
+        return False
+
+
+def _kb_import(settings: Settings, path: Path, approve: bool, by: str | None) -> int:
+    from copilot.knowledge.loader import load_path
+    from copilot.knowledge.store import SqliteKnowledgeStore
+
+    if approve and not by:
+        print("copilot kb import: --approve needs --by NAME", file=sys.stderr)
+        return 2
+    try:
+        result = load_path(path)
+    except FileNotFoundError as exc:
+        print(f"copilot kb import: {exc}", file=sys.stderr)
+        return 2
+    for fault in result.faults:
+        print(f"error: {fault}", file=sys.stderr)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqliteKnowledgeStore(settings.data_dir / "knowledge.sqlite3")
+    try:
+        report = store.import_docs(result.docs, approve=approve, by=by or "import")
+    finally:
+        store.close()
+    status = "approved" if approve else "draft"
+    print(
+        f"{result.files} files: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged ({status}); "
+        f"{len(result.faults)} faults"
+    )
+    return 1 if result.faults else 0
+
+
+async def _eval_replay(
+    settings: Settings, file: Path, url: str | None, token: str | None, json_out: Path | None
+) -> int:
+    from copilot.app import Copilot
+    from copilot.evaluation.dataset import load_dialogues
+    from copilot.evaluation.metrics import score
+    from copilot.evaluation.replay import replay_in_process, replay_over_websocket
+    from copilot.evaluation.table import print_report
+
+    dialogues = load_dialogues(file)
+    if url:
+        results = await replay_over_websocket(url, dialogues, token=token)
+    else:
+        async with Copilot(settings) as copilot:
+            results = await replay_in_process(copilot, dialogues, run_id=_run_id())
+    report = score(results)
+    print_report(report, title=f"{file.name}: {len(dialogues)} dialogues")
+    if json_out:
+        json_out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _run_id() -> str:
+    import uuid
+
+    return f"eval-{uuid.uuid4().hex[:8]}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

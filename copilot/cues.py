@@ -1,0 +1,77 @@
+"""Turn cues: which call facts a turn's words establish (knowledge/rules/turn_cues.yaml).
+
+Phrases are matched against the bare text (no punctuation, spaces or leading fillers), so the
+ASR's punctuation and the customer's "喂，那个" do not hide them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from copilot.retrieval.text import bare
+
+Speaker = Literal["agent", "customer"]
+
+
+class Cue(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    phrases: list[str] = Field(min_length=1)
+    #: A statement that needs no answer (agreement, consent, refusal, confirming identity).
+    quiet: bool = False
+
+
+class CueFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    kind: Literal["cues"]
+    source: str
+    customer: dict[str, Cue]
+    agent: dict[str, Cue]
+
+
+class CueBook:
+    """Compiled cues for both speakers."""
+
+    def __init__(self, spec: CueFile) -> None:
+        self._patterns: dict[Speaker, dict[str, re.Pattern[str]]] = {
+            "customer": {name: _compile(cue) for name, cue in spec.customer.items()},
+            "agent": {name: _compile(cue) for name, cue in spec.agent.items()},
+        }
+        self._quiet = {name for name, cue in spec.customer.items() if cue.quiet}
+
+    @classmethod
+    def load(cls, path: Path) -> CueBook:
+        return cls(CueFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))))
+
+    def facts(self, speaker: Speaker, text: str) -> list[str]:
+        """Names of the cues this turn's words match."""
+        said = bare(text)
+        return [name for name, pattern in self._patterns[speaker].items() if pattern.search(said)]
+
+    def is_statement(self, text: str) -> bool:
+        """True when a customer turn says nothing but quiet cues (嗯 / 是我 / 那办一个吧 / 不用了),
+        a number, or nothing at all: such a turn gets no answer suggestion."""
+        said = bare(text)
+        for name in self._quiet:
+            said = self._patterns["customer"][name].sub("", said)
+        said = _NUMBERS.sub("", said)
+        return len(said) <= 1
+
+    def refusal_reason(self, text: str) -> str | None:
+        """The customer's own reason when a refusal says more than "不需要" (000 判断40)."""
+        said = bare(text)
+        for name in self._quiet:
+            said = self._patterns["customer"][name].sub("", said)
+        return bare(text) if len(said) >= 2 else None
+
+
+#: Digits and spoken numbers (phone numbers, tiers, dates read out), plus measure words.
+_NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
+
+
+def _compile(cue: Cue) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in cue.phrases))

@@ -1,0 +1,165 @@
+"""Which disposition code a call earns (000 判断13/21/33, 选择14/15/17/18, 案例1; contract §2).
+
+The code follows from facts the state machine recorded turn by turn (who confirmed what, when
+the offer began, consent, verification, refusal and where it happened), never from the last
+turn's keywords alone. Every proposal names the turns that decided it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from copilot.codes import DISPOSITION_LABELS, DISPOSITIONS_BY_CAMPAIGN_TYPE, NO_REASON
+
+#: Objective reasons a call could not be completed (000 选择18; contract: takes precedence).
+OBJECTIVE = ("not_owner", "abroad", "busy", "bad_line")
+
+
+@dataclass
+class Proposal:
+    code: str
+    confidence: float
+    rationale: str
+    evidence: list[int]
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    refusal_reason: str | None = None
+
+    def message(self, call_id: str, campaign_type: str | None) -> dict:
+        allowed = DISPOSITIONS_BY_CAMPAIGN_TYPE[campaign_type]
+        return {
+            "type": "disposition",
+            "call_id": call_id,
+            "code": self.code,
+            "label": DISPOSITION_LABELS[self.code],
+            "confidence": round(self.confidence, 2),
+            "rationale": self.rationale,
+            "evidence": sorted(set(self.evidence)),
+            "refusal_reason": self.refusal_reason,
+            "alternatives": [
+                {"code": c, "label": DISPOSITION_LABELS[c], "confidence": round(p, 2)}
+                for c, p in self.alternatives
+                if c in allowed and c != self.code
+            ],
+        }
+
+
+def propose(
+    facts: dict[str, int], campaign_type: str | None, refusal_reason: str | None
+) -> Proposal:
+    objective = [f for f in OBJECTIVE if f in facts]
+    if objective:
+        return _objective(facts, objective)
+    if "customer_spoke" not in facts:
+        return Proposal(
+            "intent_declined",
+            0.9,
+            "客户接听后始终未讲话（000 判断13）",
+            [],
+            [("other_incomplete", 0.1)],
+        )
+    if campaign_type == "service":
+        return _service(facts, refusal_reason)
+    return _marketing(facts, refusal_reason, has_campaign=campaign_type == "marketing")
+
+
+def _objective(facts: dict[str, int], present: list[str]) -> Proposal:
+    reasons = {
+        "not_owner": "客户表示不是机主",
+        "abroad": "客户在国外",
+        "busy": "客户在开车/开会等不方便接听",
+        "bad_line": "信号或通话质量问题无法正常沟通",
+    }
+    first = min(present, key=lambda f: facts[f])
+    return Proposal(
+        "other_incomplete",
+        0.85,
+        f"{reasons[first]}，属客观原因未完成（000 选择18）",
+        [facts[f] for f in present],
+        [("declined", 0.1)],
+    )
+
+
+def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: bool) -> Proposal:
+    offer = facts.get("offer")
+    consent = facts.get("consent")
+    refusal = facts.get("refusal")
+    if has_campaign and ("verification_passed" in facts or "econtract_valid" in facts):
+        won = facts.get("verification_passed", facts.get("econtract_valid", 0))
+        return Proposal(
+            "marketing_success",
+            0.9,
+            "客户同意办理且验证/电子契约成功",
+            [s for s in (consent, won) if s is not None],
+            [("intent_not_completed", 0.1)],
+        )
+    if has_campaign and consent is not None and (refusal is None or refusal < consent):
+        failed = facts.get("verification_failed", facts.get("econtract_invalid"))
+        why = (
+            "客户同意办理但密码验证/电子契约未成功（000 案例1、选择14、选择17）"
+            if failed is not None
+            else "客户同意办理但未完成验证即结束"
+        )
+        return Proposal(
+            "intent_not_completed",
+            0.85 if failed is not None else 0.7,
+            why,
+            [s for s in (consent, failed, facts.get("verification_started")) if s is not None],
+            [("declined", 0.15)],
+        )
+    if has_campaign and "referral" in facts and refusal is None:
+        return Proposal(
+            "referral_success",
+            0.7,
+            "已推荐客户自行办理",
+            [facts["referral"]],
+            [("declined", 0.2)],
+        )
+    if offer is not None and (refusal is None or refusal >= offer):
+        reason = refusal_reason or NO_REASON
+        why = "客户听取业务介绍后拒绝办理" if refusal is not None else "业务介绍后客户未同意即结束"
+        return Proposal(
+            "declined",
+            0.85 if refusal is not None else 0.65,
+            f"{why}（000 判断33）",
+            [s for s in (offer, refusal) if s is not None],
+            [("intent_declined", 0.15)],
+            refusal_reason=reason,
+        )
+    return Proposal(
+        "intent_declined",
+        0.75,
+        "客户在听取业务介绍前拒绝或挂机",
+        [refusal] if refusal is not None else [],
+        [("declined", 0.2)],
+        refusal_reason=(refusal_reason or NO_REASON) if refusal is not None else None,
+    )
+
+
+def _service(facts: dict[str, int], refusal_reason: str | None) -> Proposal:
+    offer = facts.get("offer")
+    refusal = facts.get("refusal")
+    if "survey_completed" in facts and (refusal is None or refusal < facts["survey_completed"]):
+        return Proposal(
+            "survey_completed",
+            0.85,
+            "问卷已完成",
+            [facts["survey_completed"]],
+            [("midway_declined", 0.1)],
+        )
+    if offer is not None and (refusal is None or refusal >= offer):
+        return Proposal(
+            "midway_declined",
+            0.8 if refusal is not None else 0.6,
+            "问卷主体进行中客户主观不配合而中断（000 填空20、判断21）",
+            [s for s in (offer, refusal) if s is not None],
+            [("survey_completed", 0.1)],
+            refusal_reason=refusal_reason or NO_REASON,
+        )
+    return Proposal(
+        "intent_declined",
+        0.75,
+        "客户在听取来电目的前拒绝或挂机",
+        [refusal] if refusal is not None else [],
+        [("midway_declined", 0.2)],
+        refusal_reason=(refusal_reason or NO_REASON) if refusal is not None else None,
+    )

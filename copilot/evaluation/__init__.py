@@ -1,0 +1,1 @@
+"""Replaying recorded dialogues through the pipeline and scoring what came back."""

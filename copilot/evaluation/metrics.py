@@ -1,0 +1,150 @@
+"""Scores of a replay: answers (hit@1, hit@3, MRR), quiet turns, warnings, dispositions, latency."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from copilot.evaluation.replay import DialogueResult
+
+
+@dataclass
+class Miss:
+    dialogue: str
+    turn: int
+    kind: str
+    expected: Any
+    got: Any
+
+
+@dataclass
+class Report:
+    answer_turns: int = 0
+    hit1: float = 0.0
+    hit3: float = 0.0
+    mrr: float = 0.0
+    quiet_turns: int = 0
+    quiet_rate: float = 0.0
+    warnings: dict[str, dict[str, float]] = field(default_factory=dict)
+    disposition_total: int = 0
+    disposition_accuracy: float | None = None
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    misses: list[Miss] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score(results: list[DialogueResult]) -> Report:
+    report = Report()
+    hits1 = hits3 = 0
+    reciprocal = 0.0
+    quiet_ok = 0
+    latencies: dict[str, list[float]] = {"final_chunk": [], "suggestion": [], "call_end": []}
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    disposition_ok = 0
+    for result in results:
+        d = result.dialogue
+        for turn, got in zip(d.turns, result.turns, strict=True):
+            latencies["final_chunk"].append(got.latency_ms)
+            answer = next((m for m in got.messages if m.get("kind") == "answer"), None)
+            if answer:
+                latencies["suggestion"].append(got.latency_ms)
+            texts = [item["text"] for item in answer["items"]] if answer else []
+            if turn.expect_answer:
+                report.answer_turns += 1
+                rank = next(
+                    (i for i, t in enumerate(texts, 1) if any(p in t for p in turn.expect_answer)),
+                    None,
+                )
+                hits1 += rank == 1
+                hits3 += rank is not None and rank <= 3
+                reciprocal += 1.0 / rank if rank else 0.0
+                if rank != 1:
+                    report.misses.append(
+                        Miss(
+                            d.id,
+                            got.seq,
+                            "answer",
+                            turn.expect_answer,
+                            [_short(t) for t in texts] or None,
+                        )
+                    )
+            if turn.expect_no_answer:
+                report.quiet_turns += 1
+                quiet_ok += answer is None
+                if answer is not None:
+                    report.misses.append(Miss(d.id, got.seq, "quiet", None, _short(texts[0])))
+        latencies["call_end"].append(result.end_latency_ms)
+        raised = {
+            m["code"]
+            for m in result.end_messages + [x for t in result.turns for x in t.messages]
+            if m["type"] == "warning"
+        }
+        if d.expect.warnings is not None:
+            expected = set(d.expect.warnings)
+            for code in raised & expected:
+                tp[code] += 1
+            for code in raised - expected:
+                fp[code] += 1
+                report.misses.append(Miss(d.id, 0, "false_warning", None, code))
+            for code in expected - raised:
+                fn[code] += 1
+                report.misses.append(Miss(d.id, 0, "missed_warning", code, None))
+        if d.expect.disposition is not None:
+            proposed = next(
+                (m["code"] for m in result.end_messages if m["type"] == "disposition"), None
+            )
+            report.disposition_total += 1
+            row = report.confusion.setdefault(d.expect.disposition, {})
+            row[str(proposed)] = row.get(str(proposed), 0) + 1
+            if proposed == d.expect.disposition:
+                disposition_ok += 1
+            else:
+                report.misses.append(Miss(d.id, 0, "disposition", d.expect.disposition, proposed))
+    if report.answer_turns:
+        report.hit1 = hits1 / report.answer_turns
+        report.hit3 = hits3 / report.answer_turns
+        report.mrr = reciprocal / report.answer_turns
+    if report.quiet_turns:
+        report.quiet_rate = quiet_ok / report.quiet_turns
+    if report.disposition_total:
+        report.disposition_accuracy = disposition_ok / report.disposition_total
+    report.warnings = _warning_scores(tp, fp, fn)
+    report.latency_ms = {k: _percentiles(v) for k, v in latencies.items() if v}
+    return report
+
+
+def _warning_scores(tp: Counter, fp: Counter, fn: Counter) -> dict[str, dict[str, float]]:
+    scores = {}
+    for code in sorted(set(tp) | set(fp) | set(fn)):
+        scores[code] = _prf(tp[code], fp[code], fn[code])
+    if scores:
+        scores["micro"] = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    return scores
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "max": ordered[-1],
+        "n": len(ordered),
+    }
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,113 @@
+"""Drive recorded dialogues through the copilot, in-process or over the real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from copilot.app import Copilot
+from copilot.evaluation.dataset import Dialogue
+
+
+@dataclass
+class TurnResult:
+    seq: int
+    messages: list[dict[str, Any]]
+    latency_ms: float
+
+
+@dataclass
+class DialogueResult:
+    dialogue: Dialogue
+    turns: list[TurnResult] = field(default_factory=list)
+    end_messages: list[dict[str, Any]] = field(default_factory=list)
+    end_latency_ms: float = 0.0
+
+
+async def replay_in_process(
+    copilot: Copilot, dialogues: list[Dialogue], run_id: str = "eval"
+) -> list[DialogueResult]:
+    results = []
+    for dialogue in dialogues:
+        call_id = f"{run_id}-{dialogue.id}"
+        await copilot.start_call(call_id, dialogue.campaign, dialogue.direction)
+        result = DialogueResult(dialogue)
+        for seq, turn in enumerate(dialogue.turns, start=1):
+            started = time.perf_counter()
+            messages = await copilot.turn(call_id, seq, turn.speaker, turn.text)
+            result.turns.append(TurnResult(seq, messages, (time.perf_counter() - started) * 1e3))
+        started = time.perf_counter()
+        result.end_messages = await copilot.end_call(call_id, "hangup")
+        result.end_latency_ms = (time.perf_counter() - started) * 1e3
+        results.append(result)
+    return results
+
+
+async def replay_over_websocket(
+    url: str,
+    dialogues: list[Dialogue],
+    run_id: str = "eval",
+    token: str | None = None,
+    concurrency: int = 4,
+) -> list[DialogueResult]:
+    """The same replay against a running server, one connection per dialogue."""
+    import websockets
+
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(dialogue: Dialogue) -> DialogueResult:
+        call_id = f"{run_id}-{dialogue.id}"
+        result = DialogueResult(dialogue)
+        async with semaphore, websockets.connect(url, additional_headers=headers) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "call.start",
+                        "call_id": call_id,
+                        "campaign": dialogue.campaign,
+                        "direction": dialogue.direction,
+                    }
+                )
+            )
+            await _until(ws, lambda m: m["type"] in ("call.started", "error"))
+            for seq, turn in enumerate(dialogue.turns, start=1):
+                started = time.perf_counter()
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "transcript",
+                            "call_id": call_id,
+                            "seq": seq,
+                            "speaker": turn.speaker,
+                            "text": turn.text,
+                            "final": True,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+                # A marker round-trip tells us every reply to this turn has arrived.
+                await ws.send(json.dumps({"type": "ping.marker", "call_id": call_id}))
+                messages = await _until(ws, lambda m: m.get("code") == "unknown_type")
+                result.turns.append(
+                    TurnResult(seq, messages[:-1], (time.perf_counter() - started) * 1e3)
+                )
+            started = time.perf_counter()
+            await ws.send(json.dumps({"type": "call.end", "call_id": call_id}))
+            result.end_messages = await _until(ws, lambda m: m["type"] in ("disposition", "error"))
+            result.end_latency_ms = (time.perf_counter() - started) * 1e3
+        return result
+
+    return list(await asyncio.gather(*(one(d) for d in dialogues)))
+
+
+async def _until(ws: Any, done: Any) -> list[dict[str, Any]]:
+    messages = []
+    while True:
+        message = json.loads(await ws.recv())
+        messages.append(message)
+        if done(message):
+            return messages

@@ -1,0 +1,49 @@
+"""The call graph, built in one place.
+
+START → ingest ─┬─ call start / duplicate ─────────────────────────────────────→ END
+                ├─ turn → understand ─┬─ customer question → retrieve → suggest → END
+                │                     └─ statement / agent turn ─────────────────→ END
+                ├─ crm event → record_event ───────────────────────────────────→ END
+                └─ end → dispose ──────────────────────────────────────────────→ END
+"""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from copilot.graph import nodes
+from copilot.graph.context import CallContext
+from copilot.graph.state import CallState
+
+
+def _after_ingest(state: CallState) -> str:
+    if state.get("duplicate") or state["event"]["kind"] == "start":
+        return END
+    return {"turn": "understand", "crm": "record_event", "end": "dispose"}[state["event"]["kind"]]
+
+
+def _after_understand(state: CallState) -> str:
+    return END if state.get("quiet") else "retrieve"
+
+
+def build_call_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    graph = StateGraph(CallState, context_schema=CallContext)
+    graph.add_node("ingest", nodes.ingest)
+    graph.add_node("understand", nodes.understand)
+    graph.add_node("record_event", nodes.record_event)
+    graph.add_node("retrieve", nodes.retrieve)
+    graph.add_node("suggest", nodes.suggest)
+    graph.add_node("dispose", nodes.dispose)
+
+    graph.add_edge(START, "ingest")
+    graph.add_conditional_edges(
+        "ingest", _after_ingest, ["understand", "record_event", "dispose", END]
+    )
+    graph.add_conditional_edges("understand", _after_understand, ["retrieve", END])
+    graph.add_edge("retrieve", "suggest")
+    graph.add_edge("suggest", END)
+    graph.add_edge("record_event", END)
+    graph.add_edge("dispose", END)
+    return graph.compile(checkpointer=checkpointer)

@@ -1,0 +1,124 @@
+"""The nodes of the call graph: each a small function of the state returning a partial update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from copilot.disposition.rules import propose
+from copilot.graph.context import CallContext
+from copilot.graph.state import CallState, Stage
+
+#: Alternatives are shown when they score within this distance of the threshold.
+ALTERNATIVE_MARGIN = 0.08
+
+
+async def ingest(state: CallState) -> dict[str, Any]:
+    """Record a final turn once; a repeated or stale seq (a client resending) is a duplicate."""
+    reset: dict[str, Any] = {
+        "duplicate": False,
+        "quiet": True,
+        "candidates": [],
+        "suggestion": None,
+        "warnings": [],
+        "disposition": None,
+    }
+    event = state["event"]
+    if event["kind"] != "turn":
+        return reset
+    turn = event["turn"]
+    if turn["seq"] <= state.get("last_seq", 0):
+        return {**reset, "duplicate": True}
+    return {**reset, "turns": [turn], "last_seq": turn["seq"]}
+
+
+async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
+    """What the turn establishes (facts), whether it asks for an answer, and the dialogue stage."""
+    turn = state["event"]["turn"]
+    cues = runtime.context.cues
+    names = cues.facts(turn["speaker"], turn["text"])
+    new_facts = {name: turn["seq"] for name in names}
+    if turn["speaker"] == "customer":
+        new_facts["customer_spoke"] = turn["seq"]
+    update: dict[str, Any] = {
+        "facts": new_facts,
+        "quiet": turn["speaker"] == "agent" or cues.is_statement(turn["text"]),
+    }
+    if "refusal" in names and state.get("refusal_reason") is None:
+        update["refusal_reason"] = cues.refusal_reason(turn["text"])
+    update["stage"] = stage_of({**new_facts, **state.get("facts", {})})
+    return update
+
+
+async def record_event(state: CallState) -> dict[str, Any]:
+    """A CRM event (verification.passed, econtract.invalid, ...) becomes a fact at the last turn."""
+    name = state["event"]["name"].replace(".", "_")
+    facts = {name: state.get("last_seq", 0)}
+    return {"facts": facts, "stage": stage_of({**facts, **state.get("facts", {})})}
+
+
+async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    hits = ctx.retriever.search(state["event"]["turn"]["text"], state["direction"])
+    return {
+        "candidates": [
+            {"id": h.answer.id, "version": h.version, "text": h.answer.answer, "score": h.score}
+            for h in hits
+        ]
+    }
+
+
+async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
+    """The approved answer when retrieval is confident enough; otherwise stay quiet."""
+    ctx = runtime.context
+    threshold = ctx.answer_threshold
+    candidates = state.get("candidates") or []
+    if not candidates or candidates[0]["score"] < threshold:
+        return {"suggestion": None}
+    items = [candidates[0]] + [
+        c
+        for c in candidates[1 : ctx.max_suggestions]
+        if c["score"] >= threshold - ALTERNATIVE_MARGIN
+    ]
+    seq = state["event"]["turn"]["seq"]
+    return {
+        "suggestion": {
+            "type": "suggestion",
+            "call_id": state["call_id"],
+            "in_reply_to": seq,
+            "suggestion_id": f"s-{state['call_id']}-{seq}",
+            "kind": "answer",
+            "items": [
+                {
+                    "text": c["text"],
+                    "source": {"id": c["id"], "version": c["version"]},
+                    "score": round(c["score"], 3),
+                }
+                for c in items
+            ],
+        }
+    }
+
+
+async def dispose(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
+    campaign = runtime.context.campaign
+    campaign_type = campaign.type if campaign else None
+    proposal = propose(state.get("facts", {}), campaign_type, state.get("refusal_reason"))
+    return {
+        "stage": "ended",
+        "disposition": proposal.message(state["call_id"], campaign_type),
+    }
+
+
+def stage_of(facts: dict[str, int]) -> Stage:
+    """The furthest stage the call has reached."""
+    if any(k in facts for k in ("verification_passed", "econtract_valid", "survey_completed")):
+        return "closing"
+    if any(k in facts for k in ("verification_started", "econtract_sent", "consent")):
+        return "verification"
+    if "decision_asked" in facts:
+        return "decision"
+    if "offer" in facts:
+        return "offer"
+    return "opening"

@@ -1,0 +1,1 @@
+"""Approved knowledge: the YAML formats, the importer and the versioned store."""

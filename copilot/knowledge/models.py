@@ -1,0 +1,81 @@
+"""The knowledge file formats of the contract (section 4), validated with pydantic.
+
+Readers ignore fields they do not know (the contract allows extra fields), but every field they
+do know is checked, so a typo in an approved answer's id or direction is caught at import.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from copilot.codes import WarningCode
+
+EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Direction = Literal["outbound", "inbound", "both"]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Answer(_Doc):
+    kind: Literal["answer"] = "answer"
+    id: EntryId
+    title: Text
+    questions: list[Text] = Field(min_length=1)
+    answer: Text
+    note: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    direction: Direction = "both"
+    source: Text
+
+    @field_validator("questions")
+    @classmethod
+    def _distinct(cls, questions: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for q in questions:
+            if q in seen:
+                raise ValueError(f"question listed twice: {q}")
+            seen.add(q)
+        return questions
+
+    def serves(self, direction: str) -> bool:
+        return self.direction == "both" or self.direction == direction
+
+
+class Trial(_Doc):
+    ends: Text
+    after: Text
+
+
+class Product(_Doc):
+    name: Text
+    tiers: list[Text] = Field(default_factory=list)
+    fee: str | None = None
+    rules: str | None = None
+    open_method: str | None = None
+    cancel_method: str | None = None
+    trial: Trial | None = None
+
+
+class Campaign(_Doc):
+    kind: Literal["campaign"] = "campaign"
+    id: EntryId
+    name: Text
+    type: Literal["marketing", "service"]
+    product: Product | None = None
+    required_disclosures: list[WarningCode] = Field(default_factory=list)
+    source: str | None = None
+
+    @field_validator("product")
+    @classmethod
+    def _marketing_has_product(cls, product: Product | None, info) -> Product | None:
+        if product is None and info.data.get("type") == "marketing":
+            raise ValueError("a marketing campaign needs a product")
+        return product
+
+
+KnowledgeDoc = Annotated[Answer | Campaign, Field(discriminator="kind")]

@@ -1,0 +1,1 @@
+"""Finding the approved answer for what a customer said: dense + lexical, fused, thresholded."""

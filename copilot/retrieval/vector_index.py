@@ -1,0 +1,83 @@
+"""The persistent Chroma collection of every customer phrasing of every live answer.
+
+One record per phrasing, tagged with its entry id and version, so changing one entry re-embeds
+that entry's phrasings only. The collection is named after the embedding model: switching the
+model setting builds a fresh collection instead of mixing incompatible vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from copilot.knowledge.models import Answer
+from copilot.retrieval.embedding import Embedder
+from copilot.retrieval.text import clean
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    entry_id: str
+    similarity: float
+
+
+def open_chroma(data_dir: Path, server_url: str | None = None) -> chromadb.ClientAPI:
+    """Embedded persistent Chroma in the data dir, or a Chroma server when one is configured."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if server_url:
+        host, _, port = server_url.removeprefix("http://").partition(":")
+        return chromadb.HttpClient(host=host, port=int(port or 8000), settings=settings)
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+
+
+class VectorIndex:
+    def __init__(self, client: chromadb.ClientAPI, embedder: Embedder) -> None:
+        self._embedder = embedder
+        # embedding_function=None: Chroma must never load its own (downloading, English) model.
+        self._collection = client.get_or_create_collection(
+            f"phrasings-{embedder.name}",
+            embedding_function=None,
+            metadata={"hnsw:space": "cosine"},
+        )
+
+    def indexed_versions(self) -> dict[str, int]:
+        records = self._collection.get(include=["metadatas"])
+        return {m["entry_id"]: int(m["version"]) for m in records["metadatas"] or []}
+
+    def upsert(self, answer: Answer, version: int) -> None:
+        """Replace the entry's phrasings (its question list may have shrunk)."""
+        self.remove(answer.id)
+        texts = [clean(q) for q in answer.questions]
+        self._collection.add(
+            ids=[f"{answer.id}#{i}" for i in range(len(texts))],
+            embeddings=self._embedder.encode(texts),
+            documents=texts,
+            metadatas=[
+                {"entry_id": answer.id, "version": version, "direction": answer.direction}
+                for _ in texts
+            ],
+        )
+
+    def remove(self, entry_id: str) -> None:
+        self._collection.delete(where={"entry_id": entry_id})
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def search(self, vector: np.ndarray, n: int = 20) -> list[DenseHit]:
+        """Nearest phrasings, best first (cosine similarity, one hit per phrasing).
+
+        Only distances are fetched: the entry id is in the record id, and skipping the metadata
+        lookup halves the query time on the per-chunk hot path.
+        """
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=n, include=["distances"]
+        )
+        return [
+            DenseHit(entry_id=record_id.rpartition("#")[0], similarity=1.0 - float(dist))
+            for record_id, dist in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]

