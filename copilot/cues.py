@@ -58,7 +58,7 @@ class CueBook:
         said = bare(text)
         for name in self._quiet:
             said = self._patterns["customer"][name].sub("", said)
-        said = _NUMBERS.sub("", said)
+        said = _PARTICLES.sub("", _NUMBERS.sub("", said))
         return len(said) <= 1
 
     def refusal_reason(self, text: str) -> str | None:
@@ -69,9 +69,14 @@ class CueBook:
         return bare(text) if len(said) >= 2 else None
 
 
+#: Sentence particles that carry no request of their own once the statement is removed.
+_PARTICLES = re.compile(r"[的了吧啊呀嘛呢哦哈啦呗嘞]+")
+
 #: Digits and spoken numbers (phone numbers, tiers, dates read out), plus measure words.
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
 
 
 def _compile(cue: Cue) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in cue.phrases))
+    # Longest first, so "好的" wins over "好+" and nothing is left behind by a shorter phrase.
+    phrases = sorted(cue.phrases, key=len, reverse=True)
+    return re.compile("|".join(f"(?:{p})" for p in phrases))

@@ -51,9 +51,21 @@ class ServerProcess:
 
     def start(self, timeout: float = 90) -> ServerProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "copilot.cli", "--data-dir", str(self.data_dir), "serve",
-             "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "copilot.cli",
+                "--data-dir",
+                str(self.data_dir),
+                "serve",
+                "--port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -78,7 +78,9 @@ def test_bad_file_reports_every_fault_and_imports_nothing(tmp_path: Path) -> Non
     (tmp_path / "broken.yaml").write_text("kind: answer\nid: [unclosed\n", encoding="utf-8")
     result = load_path(tmp_path)
     assert {d.id for d in result.docs} == {"kb-test-good", "test-campaign"}
-    faults = {(Path(f.file).name, f.entry.split()[0], f.reason.split(":")[0]) for f in result.faults}
+    faults = {
+        (Path(f.file).name, f.entry.split()[0], f.reason.split(":")[0]) for f in result.faults
+    }
     assert ("bad.yaml", "#2", "id") in faults
     assert ("bad.yaml", "#2", "questions") in faults
     assert ("bad.yaml", "#2", "direction") in faults
@@ -112,9 +114,22 @@ def test_kb_import_command(tmp_path: Path) -> None:
     data = tmp_path / "data"
     good = _write(tmp_path, GOOD)
     run = subprocess.run(
-        [sys.executable, "-m", "copilot.cli", "--data-dir", str(data), "kb", "import", str(good),
-         "--approve", "--by", "alice"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "copilot.cli",
+            "--data-dir",
+            str(data),
+            "kb",
+            "import",
+            str(good),
+            "--approve",
+            "--by",
+            "alice",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert "2 created" in run.stdout
@@ -123,7 +138,9 @@ def test_kb_import_command(tmp_path: Path) -> None:
     (bad / "bad.yaml").write_text(BAD, encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "copilot.cli", "--data-dir", str(data), "kb", "import", str(bad)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 1
     assert "bad.yaml: #2 Bad_Id: id:" in run.stderr

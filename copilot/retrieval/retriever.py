@@ -23,9 +23,9 @@ Mode = Literal["hybrid", "dense", "lexical"]
 class Fusion:
     """How the two rankers combine; fitted on the dev split (eval/tune_retrieval.py)."""
 
-    dense_weight: float = 0.7
+    dense_weight: float = 0.5
     #: BM25 scores are unbounded; s / (s + saturation) maps them onto [0, 1).
-    lexical_saturation: float = 6.0
+    lexical_saturation: float = 4.0
 
     def score(self, dense: float, lexical: float) -> float:
         lexical_part = lexical / (lexical + self.lexical_saturation)

@@ -1,0 +1,148 @@
+"""Per-final-chunk latency over the real WebSocket: receipt → suggestion sent, at 1 and 50
+concurrent calls on loopback, plus the server's memory. Results are written as JSON.
+
+    uv run python bench/latency.py [--calls 1 50] [--turns 20] [--out bench/results.json]
+
+Each simulated call streams a realistic outbound call (agent and customer turns, questions and
+back-channels from the held-out set) at speaking pace: one final chunk every `--pace` seconds
+(default 1.0 s, jittered), as a telephony/ASR bridge would. Latency is measured at the client from
+sending a customer's final chunk to receiving its suggestion (loopback adds well under 1 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from copilot.evaluation.dataset import load_dialogues
+from tests.conftest import ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def customer_questions() -> list[str]:
+    dialogues = load_dialogues(ROOT / "eval" / "datasets" / "heldout.jsonl")
+    return [
+        t.text for d in dialogues for t in d.turns if t.expect_answer and d.direction == "outbound"
+    ]
+
+
+async def one_call(
+    url: str, call_id: str, questions: list[str], turns: int, pace: float, rng: random.Random
+) -> list[float]:
+    latencies = []
+    async with websockets.connect(url) as ws:
+        await ws.send(
+            json.dumps({"type": "call.start", "call_id": call_id, "campaign": "ringback-box"})
+        )
+        await ws.recv()
+        for seq in range(1, turns + 1):
+            await asyncio.sleep(pace * rng.uniform(0.5, 1.5))
+            if seq % 2:
+                text, speaker = "好的，我给您介绍一下这个业务", "agent"
+            else:
+                text, speaker = rng.choice(questions), "customer"
+            started = time.perf_counter()
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "transcript",
+                        "call_id": call_id,
+                        "seq": seq,
+                        "speaker": speaker,
+                        "text": text,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            if speaker == "customer":
+                try:
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=pace * 0.45))
+                    if reply.get("type") == "suggestion":
+                        latencies.append((time.perf_counter() - started) * 1e3)
+                except TimeoutError:
+                    pass  # no suggestion for this turn (below the threshold)
+        await ws.send(json.dumps({"type": "call.end", "call_id": call_id}))
+        await ws.recv()
+    return latencies
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dict:
+    questions = customer_questions()
+    rng = random.Random(calls)
+    results = await asyncio.gather(
+        *(
+            one_call(
+                server.url,
+                f"bench-{calls}-{i}-{time.time_ns()}",
+                questions,
+                turns,
+                pace,
+                random.Random(rng.random()),
+            )
+            for i in range(calls)
+        )
+    )
+    values = sorted(v for r in results for v in r)
+    return {
+        "concurrent_calls": calls,
+        "suggestions_measured": len(values),
+        "p50_ms": round(statistics.median(values), 2),
+        "p95_ms": round(values[int(0.95 * (len(values) - 1))], 2),
+        "max_ms": round(values[-1], 2),
+        "server_rss_mb": round(rss_mb(server.proc.pid), 1),  # type: ignore[union-attr]
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--pace", type=float, default=1.0)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    server = ServerProcess(Path(tempfile.mkdtemp())).start()
+    startup_s = time.perf_counter() - started
+    try:
+        runs = [asyncio.run(run(n, args.turns, args.pace, server)) for n in args.calls]
+    finally:
+        server.stop()
+    report = {
+        "machine": f"{platform.node()} {platform.machine()}, {platform_cpus()} cores, "
+        f"Python {platform.python_version()}",
+        "startup_empty_data_dir_s": round(startup_s, 1),
+        "pace_s": args.pace,
+        "turns_per_call": args.turns,
+        "runs": runs,
+    }
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+def platform_cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()

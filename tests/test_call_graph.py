@@ -1,0 +1,86 @@
+"""Whole dialogues through the compiled LangGraph graph with its SQLite checkpointer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot.app import CallError, Copilot
+from copilot.settings import Settings
+
+
+async def test_a_call_gets_answers_for_questions_and_silence_for_statements(
+    copilot: Copilot,
+) -> None:
+    await copilot.start_call("g-1", "ringback-box", "outbound")
+    assert (
+        await copilot.turn("g-1", 1, "agent", "您好，我是移动公司客户经理，请问您是机主吗？") == []
+    )
+    [suggestion] = await copilot.turn("g-1", 2, "customer", "你们怎么知道我电话的")
+    assert suggestion["type"] == "suggestion" and suggestion["kind"] == "answer"
+    assert suggestion["in_reply_to"] == 2
+    assert suggestion["items"][0]["source"] == {"id": "kb-how-got-my-number", "version": 1}
+    assert "随机抽取" in suggestion["items"][0]["text"]
+    assert len(suggestion["items"]) <= 3
+    assert await copilot.turn("g-1", 3, "customer", "嗯") == []
+
+
+async def test_a_repeated_seq_is_ignored(copilot: Copilot) -> None:
+    await copilot.start_call("g-2", None, "outbound")
+    first = await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的")
+    assert first
+    assert await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的") == []
+    state = await copilot.graph.aget_state({"configurable": {"thread_id": "g-2"}})
+    assert len(state.values["turns"]) == 1
+
+
+async def test_the_call_state_tracks_facts_and_the_end_proposes_a_disposition(
+    copilot: Copilot,
+) -> None:
+    turns = [
+        ("agent", "您好，请问您是139xxxx的机主吗？"),
+        ("customer", "对，是我"),
+        ("agent", "我们推出了主叫铃音盒优惠活动，1元/月包月，向您介绍一下"),
+        ("customer", "行，那办一个吧"),
+        ("agent", "好的，为了保障机主权益，我们需要验证您的服务密码，现在为您转接密码验证"),
+        ("agent", "不好意思，密码验证没有通过"),
+    ]
+    await copilot.start_call("g-3", "ringback-box", "outbound")
+    for seq, (speaker, text) in enumerate(turns, start=1):
+        await copilot.turn("g-3", seq, speaker, text)
+    state = await copilot.graph.aget_state({"configurable": {"thread_id": "g-3"}})
+    facts = state.values["facts"]
+    assert facts["identity_confirmed"] == 2 and facts["consent"] == 4
+    assert facts["verification_failed"] == 6
+    assert state.values["stage"] == "verification"
+    [disposition] = await copilot.end_call("g-3", "hangup")
+    assert disposition["code"] == "intent_not_completed"
+    assert disposition["label"] == "意向未办理"
+    assert 4 in disposition["evidence"] and 6 in disposition["evidence"]
+    with pytest.raises(CallError) as ended:
+        await copilot.start_call("g-3", "ringback-box", "outbound")
+    assert ended.value.code == "call_ended"
+
+
+async def test_unknown_calls_and_campaigns_are_errors(copilot: Copilot) -> None:
+    with pytest.raises(CallError) as unknown:
+        await copilot.turn("never-started", 1, "customer", "你好")
+    assert unknown.value.code == "unknown_call"
+    with pytest.raises(CallError) as campaign:
+        await copilot.start_call("g-4", "no-such-campaign", "outbound")
+    assert campaign.value.code == "unknown_campaign"
+
+
+async def test_a_restarted_copilot_resumes_the_call(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    async with Copilot(settings) as first:
+        await first.start_call("r-1", None, "outbound")
+        await first.turn("r-1", 1, "agent", "我们有一个优惠活动向您介绍一下")
+        await first.turn("r-1", 2, "customer", "不需要，我用不上")
+    async with Copilot(settings) as second:
+        resumed = await second.start_call("r-1", None, "outbound")
+        assert resumed == {"type": "call.started", "call_id": "r-1", "resumed": True, "last_seq": 2}
+        assert await second.turn("r-1", 2, "customer", "不需要，我用不上") == []  # resent
+        [disposition] = await second.end_call("r-1", "hangup")
+    assert disposition["code"] == "declined"

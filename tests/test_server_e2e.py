@@ -1,0 +1,312 @@
+"""End to end: a real `copilot serve` process and real WebSocket clients (contract §1, §2)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import ServerProcess
+
+
+async def send(ws: Any, message: dict[str, Any]) -> None:
+    await ws.send(json.dumps(message, ensure_ascii=False))
+
+
+async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def nothing_within(ws: Any, seconds: float = 0.3) -> bool:
+    try:
+        await asyncio.wait_for(ws.recv(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def test_healthz(server: ServerProcess) -> None:
+    async with httpx.AsyncClient() as client:
+        reply = await client.get(f"{server.http}/healthz")
+    assert reply.status_code == 200 and reply.json()["answers"] >= 80
+
+
+async def test_a_call_streams_suggestions_and_ends_with_a_disposition(
+    server: ServerProcess,
+) -> None:
+    async with websockets.connect(server.url) as ws:
+        await send(
+            ws,
+            {
+                "type": "call.start",
+                "call_id": "e-1",
+                "campaign": "ringback-box",
+                "agent_id": "a-17",
+                "direction": "outbound",
+            },
+        )
+        assert await recv(ws) == {"type": "call.started", "call_id": "e-1"}
+        await send(
+            ws,
+            {
+                "type": "transcript",
+                "call_id": "e-1",
+                "seq": 1,
+                "speaker": "agent",
+                "text": "您好，我是移动公司客户经理，请问您是机主吗？",
+                "final": True,
+            },
+        )
+        await send(
+            ws,
+            {
+                "type": "transcript",
+                "call_id": "e-1",
+                "seq": 2,
+                "speaker": "customer",
+                "text": "你们怎么知道我",
+                "final": False,
+            },
+        )
+        await send(
+            ws,
+            {
+                "type": "transcript",
+                "call_id": "e-1",
+                "seq": 2,
+                "speaker": "customer",
+                "text": "你们怎么知道我电话的",
+                "final": True,
+            },
+        )
+        suggestion = await recv(ws)
+        assert suggestion["type"] == "suggestion" and suggestion["in_reply_to"] == 2
+        assert suggestion["items"][0]["source"]["id"] == "kb-how-got-my-number"
+        await send(
+            ws,
+            {
+                "type": "feedback",
+                "call_id": "e-1",
+                "suggestion_id": suggestion["suggestion_id"],
+                "action": "accepted",
+            },
+        )
+        await send(
+            ws,
+            {
+                "type": "transcript",
+                "call_id": "e-1",
+                "seq": 2,
+                "speaker": "customer",
+                "text": "你们怎么知道我电话的",
+                "final": True,
+            },
+        )  # resent: ignored
+        assert await nothing_within(ws)
+        await send(ws, {"type": "call.end", "call_id": "e-1", "reason": "hangup"})
+        disposition = await recv(ws)
+        assert disposition["type"] == "disposition" and disposition["call_id"] == "e-1"
+        assert disposition["code"] == "intent_declined"
+        assert {
+            "label",
+            "confidence",
+            "rationale",
+            "evidence",
+            "alternatives",
+            "refusal_reason",
+        } <= disposition.keys()
+
+
+async def test_calls_are_multiplexed_on_one_connection(server: ServerProcess) -> None:
+    async with websockets.connect(server.url) as ws:
+        for call_id in ("m-1", "m-2"):
+            await send(ws, {"type": "call.start", "call_id": call_id})
+            assert (await recv(ws))["call_id"] == call_id
+        await send(
+            ws,
+            {
+                "type": "transcript",
+                "call_id": "m-2",
+                "seq": 1,
+                "speaker": "customer",
+                "text": "我在国外呢，接你们电话收费吗",
+            },
+        )
+        reply = await recv(ws)
+        assert reply["call_id"] == "m-2" and reply["items"][0]["source"]["id"].startswith("kb-")
+        await send(ws, {"type": "call.end", "call_id": "m-1"})
+        assert (await recv(ws))["call_id"] == "m-1"
+        await send(ws, {"type": "call.end", "call_id": "m-2"})
+        assert (await recv(ws))["call_id"] == "m-2"
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("this is not json", "invalid_json"),
+        ("[1, 2]", "bad_request"),
+        (json.dumps({"type": "dance", "call_id": "b-1"}), "unknown_type"),
+        (json.dumps({"type": "transcript", "call_id": "b-1", "seq": 9}), "bad_request"),
+        (
+            json.dumps(
+                {"type": "transcript", "call_id": "b-1", "seq": 9, "speaker": "robot", "text": "x"}
+            ),
+            "bad_request",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "transcript",
+                    "call_id": "nobody",
+                    "seq": 1,
+                    "speaker": "customer",
+                    "text": "你好",
+                }
+            ),
+            "unknown_call",
+        ),
+        (json.dumps({"type": "call.end", "call_id": "nobody"}), "unknown_call"),
+        (
+            json.dumps({"type": "call.start", "call_id": "b-2", "campaign": "nope"}),
+            "unknown_campaign",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "transcript",
+                    "call_id": "b-1",
+                    "seq": 9,
+                    "speaker": "customer",
+                    "text": "长" * 40000,
+                }
+            ),
+            "too_large",
+        ),
+        (b"\x00\x01binary", "bad_request"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_disturb_nothing(
+    server: ServerProcess, frame: str | bytes, code: str
+) -> None:
+    call_id = f"b-{uuid.uuid4().hex[:8]}"
+    async with websockets.connect(server.url) as ws:
+        await send(ws, {"type": "call.start", "call_id": call_id})
+        await recv(ws)
+        await ws.send(frame)
+        error = await recv(ws)
+        assert error["type"] == "error" and error["code"] == code, error
+        # The connection and the call on it are still up.
+        await send(
+            ws,
+            {
+                "type": "transcript",
+                "call_id": call_id,
+                "seq": 1,
+                "speaker": "customer",
+                "text": "你们怎么知道我电话的",
+            },
+        )
+        assert (await recv(ws))["type"] == "suggestion"
+
+
+async def test_tokens_are_enforced(tmp_path: Path) -> None:
+    secured = ServerProcess(tmp_path, env={"COPILOT_TOKENS": "agent:t-agent,editor:t-ed"}).start()
+    try:
+        url = secured.url
+        for bad in (url, f"{url}?token=wrong", f"{url}?token=t-ed"):
+            async with websockets.connect(bad) as ws:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await recv(ws)
+                assert closed.value.rcvd.code == 4401
+        async with websockets.connect(
+            url, additional_headers={"Authorization": "Bearer t-agent"}
+        ) as ws:
+            await send(ws, {"type": "call.start", "call_id": "t-1"})
+            assert (await recv(ws))["type"] == "call.started"
+        async with websockets.connect(f"{url}?token=t-agent") as ws:
+            await send(ws, {"type": "call.start", "call_id": "t-2"})
+            assert (await recv(ws))["type"] == "call.started"
+    finally:
+        secured.stop()
+
+
+async def test_a_server_restart_mid_call_continues_the_call(tmp_path: Path) -> None:
+    first = ServerProcess(tmp_path).start()
+    try:
+        async with websockets.connect(first.url) as ws:
+            await send(ws, {"type": "call.start", "call_id": "rs-1", "campaign": "ringback-box"})
+            await recv(ws)
+            for seq, (speaker, text) in enumerate(
+                [
+                    ("agent", "请问您是机主吗"),
+                    ("customer", "是我"),
+                    ("agent", "我们推出主叫铃音盒优惠活动，1元/月，向您介绍一下"),
+                ],
+                start=1,
+            ):
+                await send(
+                    ws,
+                    {
+                        "type": "transcript",
+                        "call_id": "rs-1",
+                        "seq": seq,
+                        "speaker": speaker,
+                        "text": text,
+                    },
+                )
+            await asyncio.sleep(0.5)
+    finally:
+        first.stop()
+    second = ServerProcess(tmp_path)
+    second.port = first.port
+    second.start()
+    try:
+        async with websockets.connect(second.url) as ws:
+            await send(ws, {"type": "call.start", "call_id": "rs-1", "campaign": "ringback-box"})
+            resumed = await recv(ws)
+            assert resumed["resumed"] is True and resumed["last_seq"] == 3
+            await send(
+                ws,
+                {
+                    "type": "transcript",
+                    "call_id": "rs-1",
+                    "seq": 4,
+                    "speaker": "customer",
+                    "text": "不需要，没兴趣",
+                },
+            )
+            await send(ws, {"type": "call.end", "call_id": "rs-1"})
+            disposition = await recv(ws)
+            assert disposition["code"] == "declined"  # the offer heard before the restart counts
+            assert 3 in disposition["evidence"]
+    finally:
+        second.stop()
+
+
+def test_open_server_refuses_a_public_address(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copilot.cli",
+            "--data-dir",
+            str(tmp_path),
+            "serve",
+            "--host",
+            "0.0.0.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2 and "COPILOT_TOKENS" in run.stderr
