@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import random
 import statistics
@@ -78,6 +79,11 @@ async def one_call(
     return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -88,6 +94,8 @@ def rss_mb(pid: int) -> float:
 async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dict:
     questions = customer_questions()
     rng = random.Random(calls)
+    pid = server.proc.pid  # type: ignore[union-attr]
+    cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
     results = await asyncio.gather(
         *(
             one_call(
@@ -101,6 +109,7 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
             for i in range(calls)
         )
     )
+    cpu_used, wall = cpu_seconds(pid) - cpu_before, time.perf_counter() - wall_before
     values = sorted(v for r in results for v in r)
     return {
         "concurrent_calls": calls,
@@ -108,7 +117,9 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
         "p50_ms": round(statistics.median(values), 2),
         "p95_ms": round(values[int(0.95 * (len(values) - 1))], 2),
         "max_ms": round(values[-1], 2),
-        "server_rss_mb": round(rss_mb(server.proc.pid), 1),  # type: ignore[union-attr]
+        "server_cpu_ms_per_chunk": round(cpu_used * 1e3 / (calls * (turns + 2)), 2),
+        "server_cpu_utilisation": round(cpu_used / wall, 2),
+        "server_rss_mb": round(rss_mb(pid), 1),
     }
 
 
@@ -139,8 +150,6 @@ def main() -> None:
 
 
 def platform_cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 

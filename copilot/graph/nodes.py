@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -60,7 +61,11 @@ async def record_event(state: CallState) -> dict[str, Any]:
 
 async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
     ctx = runtime.context
-    hits = ctx.retriever.search(state["event"]["turn"]["text"], state["direction"])
+    # Embedding and the vector search are CPU work that releases the GIL: in a worker thread
+    # they overlap with the event loop serving the other calls instead of stalling it.
+    hits = await asyncio.to_thread(
+        ctx.retriever.search, state["event"]["turn"]["text"], state["direction"]
+    )
     return {
         "candidates": [
             {"id": h.answer.id, "version": h.version, "text": h.answer.answer, "score": h.score}
