@@ -17,6 +17,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from copilot.audit import AuditLog
 from copilot.calls import open_checkpointer
+from copilot.compliance.checker import Checker
+from copilot.compliance.rules import ComplianceRules
 from copilot.cues import CueBook
 from copilot.graph.build import build_call_graph
 from copilot.graph.context import CallContext
@@ -60,6 +62,9 @@ class Copilot:
             Tokenizer(),
         )
         self.cues = CueBook.load(settings.knowledge_dir / "rules" / "turn_cues.yaml")
+        self.checker = Checker(
+            ComplianceRules.load(settings.knowledge_dir / "rules" / "compliance.yaml")
+        )
         self.audit = AuditLog(settings.data_dir / "audit.sqlite3")
         self._calls: dict[str, _Call] = {}
         self._exit = AsyncExitStack()
@@ -109,7 +114,7 @@ class Copilot:
     # ----- calls -----------------------------------------------------------------------------
     async def start_call(
         self, call_id: str, campaign_id: str | None, direction: str
-    ) -> dict[str, Any]:
+    ) -> list[dict[str, Any]]:
         """Open a call, or resume it when its state survived a reconnect or a server restart."""
         campaign = None
         if campaign_id is not None:
@@ -122,14 +127,19 @@ class Copilot:
             if previous.values.get("stage") == "ended":
                 raise CallError("call_ended", f"call {call_id} has already ended")
             self._calls.setdefault(call_id, _Call(campaign, asyncio.Lock()))
-            return {
+            resumed = {
                 "type": "call.started",
                 "call_id": call_id,
                 "resumed": True,
                 "last_seq": previous.values.get("last_seq", 0),
             }
+            # The client may have lost what it showed: resend the current checklist.
+            checklist = previous.values.get("checklist")
+            if not checklist:
+                return [resumed]
+            return [resumed, {"type": "checklist", "call_id": call_id, "items": checklist}]
         self._calls[call_id] = _Call(campaign, asyncio.Lock())
-        await self._run(
+        state = await self._run(
             call_id,
             {
                 "call_id": call_id,
@@ -140,9 +150,10 @@ class Copilot:
                 "facts": {},
                 "refusal_reason": None,
                 "stage": "opening",
+                "checklist": [],
             },
         )
-        return {"type": "call.started", "call_id": call_id}
+        return [{"type": "call.started", "call_id": call_id}, *_outputs(state)]
 
     def is_open(self, call_id: str) -> bool:
         return call_id in self._calls
@@ -177,6 +188,7 @@ class Copilot:
         context = CallContext(
             retriever=self.retriever,
             cues=self.cues,
+            checker=self.checker,
             campaign=call.campaign,
             answer_threshold=self.settings.answer_threshold,
             max_suggestions=self.settings.max_suggestions,
@@ -203,6 +215,8 @@ def _outputs(state: dict[str, Any]) -> list[dict[str, Any]]:
     if state.get("suggestion"):
         messages.append(state["suggestion"])
     messages.extend(state.get("warnings") or [])
+    if state.get("checklist_update"):
+        messages.append(state["checklist_update"])
     if state.get("disposition"):
         messages.append(state["disposition"])
     return messages

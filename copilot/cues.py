@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot.retrieval.text import bare
+from copilot.retrieval.text import STOPWORDS, bare
 
 Speaker = Literal["agent", "customer"]
 
@@ -41,7 +41,11 @@ class CueBook:
             "customer": {name: _compile(cue) for name, cue in spec.customer.items()},
             "agent": {name: _compile(cue) for name, cue in spec.agent.items()},
         }
-        self._quiet = {name for name, cue in spec.customer.items() if cue.quiet}
+        # One alternation over every quiet phrase, longest first: removing cue by cue would let
+        # the back-channel "是" eat the middle of "机主是我".
+        self._quiet = _compile(
+            Cue(phrases=[p for cue in spec.customer.values() if cue.quiet for p in cue.phrases])
+        )
 
     @classmethod
     def load(cls, path: Path) -> CueBook:
@@ -55,22 +59,19 @@ class CueBook:
     def is_statement(self, text: str) -> bool:
         """True when a customer turn says nothing but quiet cues (嗯 / 是我 / 那办一个吧 / 不用了),
         a number, or nothing at all: such a turn gets no answer suggestion."""
-        said = bare(text)
-        for name in self._quiet:
-            said = self._patterns["customer"][name].sub("", said)
-        said = _PARTICLES.sub("", _NUMBERS.sub("", said))
+        said = _FUNCTION_WORDS.sub("", _NUMBERS.sub("", self._quiet.sub("", bare(text))))
         return len(said) <= 1
 
     def refusal_reason(self, text: str) -> str | None:
         """The customer's own reason when a refusal says more than "不需要" (000 判断40)."""
-        said = bare(text)
-        for name in self._quiet:
-            said = self._patterns["customer"][name].sub("", said)
+        said = _FUNCTION_WORDS.sub("", self._quiet.sub("", bare(text)))
         return bare(text) if len(said) >= 2 else None
 
 
-#: Sentence particles that carry no request of their own once the statement is removed.
-_PARTICLES = re.compile(r"[的了吧啊呀嘛呢哦哈啦呗嘞]+")
+#: Words that carry no request of their own once the statement is removed (这个我就不办了).
+_FUNCTION_WORDS = re.compile(
+    "|".join(sorted((re.escape(w) for w in STOPWORDS), key=len, reverse=True)) + "|[呗嘞]"
+)
 
 #: Digits and spoken numbers (phone numbers, tiers, dates read out), plus measure words.
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")

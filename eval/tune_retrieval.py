@@ -35,6 +35,9 @@ def main(path: Path) -> None:
                 continue
             if turn.expect_no_answer and copilot.cues.is_statement(turn.text):
                 continue  # never reaches retrieval: the turn is quiet by its cues
+            if turn.expect_answer and copilot.cues.is_statement(turn.text):
+                rows.append((({}, {}), set()))  # the product stays quiet: a miss whatever the mix
+                continue
             raw = retriever.raw_scores(turn.text, d.direction)
             correct = None
             if turn.expect_answer:
@@ -54,10 +57,9 @@ def main(path: Path) -> None:
     n_quiet = sum(1 for _, c in rows if c is None) + quiet_by_cues
     print(f"{n_answer} answer turns, {n_quiet} quiet turns ({quiet_by_cues} quiet by cues)")
     best = None
-    for weight, saturation in itertools.product(
-        [0.4, 0.5, 0.6, 0.7, 0.8, 1.0], [2, 4, 6, 10, 16, 24]
-    ):
+    for weight, saturation in itertools.product([0.5, 0.6, 0.7, 0.8, 0.9], [4, 6, 10, 16, 24]):
         fusion = Fusion(dense_weight=weight, lexical_saturation=saturation)
+        # raw dense scores were aggregated with the default top-k; only the mix is tuned here
         tops = []
         for (dense, lexical), correct in rows:
             scored = sorted(

@@ -75,11 +75,11 @@ class CallsSession:
         call_id = message.call_id
         try:
             if isinstance(message, CallStart):
-                started = await self.copilot.start_call(
+                replies = await self.copilot.start_call(
                     call_id, message.campaign, message.direction
                 )
                 self.calls.add(call_id)
-                return [started]
+                return replies
             if isinstance(message, Feedback):
                 await self.copilot.feedback(
                     call_id, message.suggestion_id, message.action, message.text

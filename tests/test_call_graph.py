@@ -79,7 +79,7 @@ async def test_a_restarted_copilot_resumes_the_call(tmp_path: Path) -> None:
         await first.turn("r-1", 1, "agent", "我们有一个优惠活动向您介绍一下")
         await first.turn("r-1", 2, "customer", "不需要，我用不上")
     async with Copilot(settings) as second:
-        resumed = await second.start_call("r-1", None, "outbound")
+        [resumed] = await second.start_call("r-1", None, "outbound")
         assert resumed == {"type": "call.started", "call_id": "r-1", "resumed": True, "last_seq": 2}
         assert await second.turn("r-1", 2, "customer", "不需要，我用不上") == []  # resent
         [disposition] = await second.end_call("r-1", "hangup")

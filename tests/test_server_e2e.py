@@ -52,6 +52,7 @@ async def test_a_call_streams_suggestions_and_ends_with_a_disposition(
             },
         )
         assert await recv(ws) == {"type": "call.started", "call_id": "e-1"}
+        assert (await recv(ws))["type"] == "checklist"
         await send(
             ws,
             {
@@ -242,6 +243,7 @@ async def test_a_server_restart_mid_call_continues_the_call(tmp_path: Path) -> N
         async with websockets.connect(first.url) as ws:
             await send(ws, {"type": "call.start", "call_id": "rs-1", "campaign": "ringback-box"})
             await recv(ws)
+            await recv(ws)  # the checklist
             for seq, (speaker, text) in enumerate(
                 [
                     ("agent", "请问您是机主吗"),
@@ -271,6 +273,9 @@ async def test_a_server_restart_mid_call_continues_the_call(tmp_path: Path) -> N
             await send(ws, {"type": "call.start", "call_id": "rs-1", "campaign": "ringback-box"})
             resumed = await recv(ws)
             assert resumed["resumed"] is True and resumed["last_seq"] == 3
+            checklist = await recv(ws)
+            assert checklist["type"] == "checklist"
+            assert {"code": "identity_check", "done": True, "at": 2} in checklist["items"]
             await send(
                 ws,
                 {

@@ -19,13 +19,14 @@ from copilot.graph.state import CallState
 
 
 def _after_ingest(state: CallState) -> str:
-    if state.get("duplicate") or state["event"]["kind"] == "start":
+    if state.get("duplicate"):
         return END
-    return {"turn": "understand", "crm": "record_event", "end": "dispose"}[state["event"]["kind"]]
+    kind = state["event"]["kind"]
+    return {"start": "check", "turn": "understand", "crm": "record_event", "end": "check_end"}[kind]
 
 
 def _after_understand(state: CallState) -> str:
-    return END if state.get("quiet") else "retrieve"
+    return "check" if state.get("quiet") else "retrieve"
 
 
 def build_call_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
@@ -35,15 +36,19 @@ def build_call_graph(checkpointer: BaseCheckpointSaver | None = None) -> Compile
     graph.add_node("record_event", nodes.record_event)
     graph.add_node("retrieve", nodes.retrieve)
     graph.add_node("suggest", nodes.suggest)
+    graph.add_node("check", nodes.check)
+    graph.add_node("check_end", nodes.check_end)
     graph.add_node("dispose", nodes.dispose)
 
     graph.add_edge(START, "ingest")
     graph.add_conditional_edges(
-        "ingest", _after_ingest, ["understand", "record_event", "dispose", END]
+        "ingest", _after_ingest, ["check", "understand", "record_event", "check_end", END]
     )
-    graph.add_conditional_edges("understand", _after_understand, ["retrieve", END])
+    graph.add_conditional_edges("understand", _after_understand, ["retrieve", "check"])
     graph.add_edge("retrieve", "suggest")
-    graph.add_edge("suggest", END)
-    graph.add_edge("record_event", END)
+    graph.add_edge("suggest", "check")
+    graph.add_edge("record_event", "check")
+    graph.add_edge("check", END)
+    graph.add_edge("check_end", "dispose")
     graph.add_edge("dispose", END)
     return graph.compile(checkpointer=checkpointer)

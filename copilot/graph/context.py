@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from copilot.compliance.checker import Checker
 from copilot.cues import CueBook
 from copilot.knowledge.models import Campaign
 from copilot.retrieval.retriever import Retriever
@@ -13,6 +14,7 @@ from copilot.retrieval.retriever import Retriever
 class CallContext:
     retriever: Retriever
     cues: CueBook
+    checker: Checker
     campaign: Campaign | None
     answer_threshold: float
     max_suggestions: int = 3

@@ -24,6 +24,8 @@ async def ingest(state: CallState) -> dict[str, Any]:
         "suggestion": None,
         "warnings": [],
         "disposition": None,
+        "turn_facts": [],
+        "checklist_update": None,
     }
     event = state["event"]
     if event["kind"] != "turn":
@@ -44,6 +46,7 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         new_facts["customer_spoke"] = turn["seq"]
     update: dict[str, Any] = {
         "facts": new_facts,
+        "turn_facts": names,
         "quiet": turn["speaker"] == "agent" or cues.is_statement(turn["text"]),
     }
     if "refusal" in names and state.get("refusal_reason") is None:
@@ -56,7 +59,11 @@ async def record_event(state: CallState) -> dict[str, Any]:
     """A CRM event (verification.passed, econtract.invalid, ...) becomes a fact at the last turn."""
     name = state["event"]["name"].replace(".", "_")
     facts = {name: state.get("last_seq", 0)}
-    return {"facts": facts, "stage": stage_of({**facts, **state.get("facts", {})})}
+    return {
+        "facts": facts,
+        "turn_facts": [name],
+        "stage": stage_of({**facts, **state.get("facts", {})}),
+    }
 
 
 async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
@@ -103,6 +110,61 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
                 for c in items
             ],
         }
+    }
+
+
+async def check(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
+    """Compliance at this moment: new warnings, and the checklist when an item changed."""
+    ctx = runtime.context
+    event = state["event"]
+    update: dict[str, Any] = {}
+    facts = state.get("facts", {})
+    if event["kind"] in ("turn", "crm"):
+        turn = event.get("turn") or {
+            "seq": state.get("last_seq", 0),
+            "speaker": "agent",
+            "text": "",
+        }
+        finding = ctx.checker.on_turn(
+            speaker=turn["speaker"],
+            seq=turn["seq"],
+            text=turn["text"],
+            facts=facts,
+            turn_facts=set(state.get("turn_facts") or []),
+            campaign=ctx.campaign,
+            direction=state["direction"],
+            raised=set(state.get("raised") or []),
+        )
+        facts = {**finding.facts, **facts}
+        update["facts"] = finding.facts
+        update.update(_warnings(state, finding.warnings))
+    checklist = ctx.checker.checklist(facts, ctx.campaign)
+    if checklist != (state.get("checklist") or []):
+        update["checklist"] = checklist
+        update["checklist_update"] = {
+            "type": "checklist",
+            "call_id": state["call_id"],
+            "items": checklist,
+        }
+    return update
+
+
+async def check_end(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
+    """What was never said: judged once the call is over, before the disposition."""
+    ctx = runtime.context
+    warnings = ctx.checker.on_end(
+        seq=state.get("last_seq", 0),
+        facts=state.get("facts", {}),
+        campaign=ctx.campaign,
+        raised=set(state.get("raised") or []),
+    )
+    return _warnings(state, warnings)
+
+
+def _warnings(state: CallState, warnings: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "warnings": [{**w, "call_id": state["call_id"]} for w in warnings],
+        "raised": [w["code"] for w in warnings],
     }
 
 

@@ -41,9 +41,14 @@ class CallState(TypedDict):
     #: the customer's own reason when they refused, as they said it.
     refusal_reason: str | None
     stage: Stage
+    #: the disclosure checklist as last sent to the client
+    checklist: list[dict[str, Any]]
     # ---- outputs of the current run (reset by ingest) ----
     duplicate: bool
     quiet: bool
+    #: cues this run's turn matched (facts keeps only the first time each was heard)
+    turn_facts: list[str]
+    checklist_update: dict[str, Any] | None
     candidates: list[dict[str, Any]]
     suggestion: dict[str, Any] | None
     warnings: list[dict[str, Any]]

@@ -68,6 +68,9 @@ class Campaign(_Doc):
     type: Literal["marketing", "service"]
     product: Product | None = None
     required_disclosures: list[WarningCode] = Field(default_factory=list)
+    #: What the agent must say for a disclosure to count: every group must match (any phrase of
+    #: a group, regular expressions allowed). Absent: the defaults of rules/compliance.yaml.
+    disclosure_cues: dict[WarningCode, list[list[str]]] = Field(default_factory=dict)
     source: str | None = None
 
     @field_validator("product")

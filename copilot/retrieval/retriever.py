@@ -23,13 +23,25 @@ Mode = Literal["hybrid", "dense", "lexical"]
 class Fusion:
     """How the two rankers combine; fitted on the dev split (eval/tune_retrieval.py)."""
 
-    dense_weight: float = 0.5
+    dense_weight: float = 0.8
     #: BM25 scores are unbounded; s / (s + saturation) maps them onto [0, 1).
-    lexical_saturation: float = 4.0
+    lexical_saturation: float = 6.0
+    #: An entry's dense score is the mean of its best `dense_top_k` phrasings: several close
+    #: phrasings are stronger evidence than one lucky neighbour.
+    dense_top_k: int = 3
+    #: Phrasings fetched from the vector index per query; an entry's phrasings that did not
+    #: make the cut count as the weakest one fetched.
+    dense_candidates: int = 40
+
+    def dense(self, similarities: list[float], floor: float) -> float:
+        best = sorted(similarities, reverse=True)[: self.dense_top_k]
+        return (sum(best) + floor * (self.dense_top_k - len(best))) / self.dense_top_k
+
+    def lexical(self, bm25: float) -> float:
+        return bm25 / (bm25 + self.lexical_saturation)
 
     def score(self, dense: float, lexical: float) -> float:
-        lexical_part = lexical / (lexical + self.lexical_saturation)
-        return self.dense_weight * dense + (1.0 - self.dense_weight) * lexical_part
+        return self.dense_weight * dense + (1.0 - self.dense_weight) * self.lexical(lexical)
 
 
 @dataclass(frozen=True)
@@ -75,50 +87,43 @@ class Retriever:
 
     # ----- query path ----------------------------------------------------------------------
     def raw_scores(self, text: str, direction: str) -> tuple[dict[str, float], dict[str, float]]:
-        """Per-entry dense similarity and BM25 score for the entries serving `direction`."""
+        """Per-entry dense score and BM25 score, for the entries serving `direction`."""
         query = clean(text)
-        dense: dict[str, float] = {}
-        for hit in self._vectors.search(self._embedder.encode([query])[0]):
-            dense[hit.entry_id] = max(dense.get(hit.entry_id, 0.0), hit.similarity)
+        nearest = self._vectors.search(
+            self._embedder.encode([query])[0], n=self._fusion.dense_candidates
+        )
+        per_entry: dict[str, list[float]] = {}
+        for hit in nearest:
+            per_entry.setdefault(hit.entry_id, []).append(hit.similarity)
+        floor = nearest[-1].similarity if nearest else 0.0
         lexical = self._lexical.best_per_entry(query)
-        serves = {
+        serving = {
             e
-            for e in dense.keys() | lexical.keys()
+            for e in per_entry.keys() | lexical.keys()
             if e in self._live and self._live[e].doc.serves(direction)
         }
-        return (
-            {e: s for e, s in dense.items() if e in serves},
-            {e: s for e, s in lexical.items() if e in serves},
-        )
-
-    def answers(self) -> dict[str, Answer]:
-        return {entry_id: live.doc for entry_id, live in self._live.items()}
+        dense = {e: self._fusion.dense(per_entry.get(e, []), floor) for e in serving}
+        return dense, {e: lexical.get(e, 0.0) for e in serving}
 
     def search(
         self, text: str, direction: str, *, limit: int = 3, mode: Mode = "hybrid"
     ) -> list[Hit]:
         """Live answers for `direction`, best first, with fused scores (no threshold applied)."""
-        query = clean(text)
-        dense: dict[str, float] = {}
-        if mode != "lexical":
-            for hit in self._vectors.search(self._embedder.encode([query])[0]):
-                dense[hit.entry_id] = max(dense.get(hit.entry_id, 0.0), hit.similarity)
-        lexical = self._lexical.best_per_entry(query) if mode != "dense" else {}
-        hits = []
-        for entry_id in dense.keys() | lexical.keys():
-            live = self._live.get(entry_id)
-            if live is None or not live.doc.serves(direction):
-                continue
-            d, lx = dense.get(entry_id, 0.0), lexical.get(entry_id, 0.0)
-            if mode == "dense":
-                score = d
-            elif mode == "lexical":
-                score = lx / (lx + self._fusion.lexical_saturation)
-            else:
-                score = self._fusion.score(d, lx)
-            hits.append(Hit(answer=live.doc, version=live.version, score=score))
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:limit]
+        dense, lexical = self.raw_scores(text, direction)
+        if mode == "dense":
+            scores = dense
+        elif mode == "lexical":
+            scores = {e: self._fusion.lexical(s) for e, s in lexical.items()}
+        else:
+            scores = {e: self._fusion.score(dense[e], lexical[e]) for e in dense}
+        ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
+        return [
+            Hit(answer=self._live[e].doc, version=self._live[e].version, score=scores[e])
+            for e in ranked
+        ]
+
+    def answers(self) -> dict[str, Answer]:
+        return {entry_id: live.doc for entry_id, live in self._live.items()}
 
     @property
     def entry_count(self) -> int:

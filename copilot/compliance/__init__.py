@@ -1,0 +1,1 @@
+"""Compliance in real time: disclosures, forbidden phrases and special situations."""
