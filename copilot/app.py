@@ -17,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from copilot.audit import AuditLog
 from copilot.calls import open_checkpointer
+from copilot.codes import DISPOSITION_LABELS, DISPOSITIONS_BY_CAMPAIGN_TYPE
 from copilot.compliance.checker import Checker
 from copilot.compliance.rules import ComplianceRules
 from copilot.cues import CueBook
@@ -171,7 +172,42 @@ class Copilot:
     async def end_call(self, call_id: str, reason: str) -> list[dict[str, Any]]:
         state = await self._run(call_id, {"event": {"kind": "end", "reason": reason}})
         self._calls.pop(call_id, None)
+        await self.audit.call_ended(call_id, state["disposition"], state.get("raised") or [])
         return _outputs(state)
+
+    async def confirm_disposition(self, call_id: str, code: str) -> dict[str, Any]:
+        """The agent's final code (one click, or a change), kept beside the proposal."""
+        result = self.audit.call_result(call_id)
+        if result is None:
+            raise CallError("unknown_call", f"no ended call {call_id!r} to confirm")
+        state = (await self._graph.aget_state(_thread(call_id))).values
+        campaign = self.store.live_campaign(state["campaign"]) if state.get("campaign") else None
+        allowed = DISPOSITIONS_BY_CAMPAIGN_TYPE[campaign.doc.type if campaign else None]
+        if code not in allowed:
+            raise CallError("bad_request", f"{code} does not apply to this call's campaign type")
+        await self.audit.confirm(call_id, code)
+        return {
+            "type": "disposition.confirmed",
+            "call_id": call_id,
+            "code": code,
+            "label": DISPOSITION_LABELS[code],
+            "overridden": code != result["proposed"]["code"],
+        }
+
+    async def call_record(self, call_id: str) -> dict[str, Any] | None:
+        """What quality review sees of a call: transcript, warnings, proposed and final code."""
+        state = (await self._graph.aget_state(_thread(call_id))).values
+        if not state:
+            return None
+        return {
+            "call_id": call_id,
+            "campaign": state.get("campaign"),
+            "direction": state.get("direction"),
+            "stage": state.get("stage"),
+            "turns": state.get("turns", []),
+            "facts": state.get("facts", {}),
+            "result": self.audit.call_result(call_id),
+        }
 
     async def feedback(
         self, call_id: str, suggestion_id: str, action: str, text: str | None

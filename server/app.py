@@ -12,12 +12,27 @@ from starlette.routing import Route, WebSocketRoute
 
 from copilot.app import Copilot
 from copilot.settings import Settings
+from server.auth import role_of
 from server.calls_ws import calls_endpoint
 
 
 async def healthz(request: Request) -> JSONResponse:
     copilot: Copilot = request.app.state.copilot
     return JSONResponse({"status": "ok", "answers": copilot.retriever.entry_count})
+
+
+async def call_record(request: Request) -> JSONResponse:
+    copilot: Copilot = request.app.state.copilot
+    if role_of(request, copilot.settings) is None:
+        return _error(401, "unauthorized", "a valid token is required")
+    record = await copilot.call_record(request.path_params["call_id"])
+    if record is None:
+        return _error(404, "unknown_call", "no such call")
+    return JSONResponse(record)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -> Starlette:
@@ -32,6 +47,7 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/v1/calls/{call_id}", call_record),
             WebSocketRoute("/v1/calls", calls_endpoint),
         ],
         lifespan=lifespan,

@@ -20,6 +20,7 @@ from server.protocol import (
     CallEvent,
     CallStart,
     ClientMessage,
+    DispositionConfirm,
     Feedback,
     ProtocolError,
     Transcript,
@@ -80,6 +81,8 @@ class CallsSession:
                 )
                 self.calls.add(call_id)
                 return replies
+            if isinstance(message, DispositionConfirm):
+                return [await self.copilot.confirm_disposition(call_id, message.code)]
             if isinstance(message, Feedback):
                 await self.copilot.feedback(
                     call_id, message.suggestion_id, message.action, message.text

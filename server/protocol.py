@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from copilot.codes import DispositionCode
+
 CallId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
@@ -57,11 +59,27 @@ class Feedback(_Message):
     text: str | None = None
 
 
+class DispositionConfirm(_Message):
+    """v1 addition: the agent confirms or changes the proposed code after hang-up."""
+
+    type: Literal["disposition.confirm"]
+    call_id: CallId
+    code: DispositionCode
+
+
 ClientMessage = Annotated[
-    CallStart | Transcript | CallEnd | CallEvent | Feedback, Field(discriminator="type")
+    CallStart | Transcript | CallEnd | CallEvent | Feedback | DispositionConfirm,
+    Field(discriminator="type"),
 ]
 _PARSER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
-KNOWN_TYPES = ("call.start", "transcript", "call.end", "call.event", "feedback")
+KNOWN_TYPES = (
+    "call.start",
+    "transcript",
+    "call.end",
+    "call.event",
+    "feedback",
+    "disposition.confirm",
+)
 
 
 class ProtocolError(Exception):

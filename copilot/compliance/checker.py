@@ -9,12 +9,13 @@ Each code is raised at most once per call.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from copilot.compliance.rules import DISCLOSURES, ComplianceRules
 from copilot.knowledge.models import Campaign
-from copilot.retrieval.text import bare
+from copilot.retrieval.text import bare, plain
 
 #: Agent facts that mean "the agent is presenting or processing the offer".
 PRESENTING = ("offer", "decision_asked", "verification_started", "econtract_sent")
@@ -49,7 +50,7 @@ class Checker:
                 and _mentions_product(said, campaign)
                 and "number_confirmed" in names
             ):
-                names.append("final_confirmed")
+                names.append("product_and_number_said")
         return names
 
     def on_turn(
@@ -67,6 +68,7 @@ class Checker:
         """Warnings that become real at this turn. `facts` already include this turn's."""
         finding = Finding()
         if speaker != "agent":
+            finding.facts = self._identity_answer(text, seq, facts)
             return finding
         # The agent's first reply to a situation the customer raised is what the rules judge.
         first_reply_to = {
@@ -76,6 +78,11 @@ class Checker:
             finding.facts[f"answered:{situation}"] = seq
         here = set(turn_facts)
         for name in self.agent_facts(text, campaign):
+            if name == "product_and_number_said":
+                agreed = any(
+                    f in facts for f in ("consent", "verification_started", "econtract_sent")
+                )
+                name = "final_confirmed" if agreed else name
             here.add(name)
             if name not in facts:
                 finding.facts[name] = seq
@@ -86,8 +93,7 @@ class Checker:
             if code not in raised and not any(w["code"] == code for w in finding.warnings):
                 finding.warnings.append(self._warning(code, seq, campaign))
 
-        said = bare(text)
-        if any(p.search(said) for p, _ in self.rules.forbidden):
+        if any(p.search(plain(text)) for p, _ in self.rules.forbidden):
             raise_("forbidden_phrase")
         if "privacy" in here:
             raise_("privacy")
@@ -139,6 +145,18 @@ class Checker:
             codes.append("customer_abroad")
         return [self._warning(c, seq, campaign) for c in dict.fromkeys(codes) if c not in raised]
 
+    def _identity_answer(self, text: str, seq: int, facts: dict[str, int]) -> dict[str, int]:
+        """A bare "是的" / "不是" means something only as the answer to "您是机主吗？"."""
+        asked = facts.get("identity_asked")
+        if asked is None or "identity_confirmed" in facts or "not_owner" in facts:
+            return {}
+        said = bare(text)
+        if _NO.match(said):
+            return {"not_owner": seq}
+        if _YES.match(said):
+            return {"identity_confirmed": seq}
+        return {}
+
     def checklist(self, facts: dict[str, int], campaign: Campaign | None) -> list[dict[str, Any]]:
         if campaign is None:
             return []
@@ -177,6 +195,10 @@ class Checker:
             "message": text.message,
             "hint": self.rules.hint(code, campaign),
         }
+
+
+_YES = re.compile(r"^(嗯+|对+|是+|没错|对的|是的|是啊|嗯呢|啊是|就是)")
+_NO = re.compile(r"^(不是|不对|他不是|这不是)")
 
 
 def _after(facts: dict[str, int], fact: str, since: str) -> bool:

@@ -92,7 +92,22 @@ def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: 
             [s for s in (consent, won) if s is not None],
             [("intent_not_completed", 0.1)],
         )
-    if has_campaign and consent is not None and (refusal is None or refusal < consent):
+    processing = "verification_started" in facts or "econtract_sent" in facts
+    if has_campaign and "referral" in facts and not processing and refusal is None:
+        return Proposal(
+            "referral_success",
+            0.7,
+            "已推荐客户自行办理",
+            [facts["referral"]],
+            [("declined", 0.2)],
+        )
+    # Once the agreed sale went to verification, a later "no" (to the e-contract, say) is the
+    # failure of that sale, not a refusal of the offer (000 选择14).
+    if (
+        has_campaign
+        and consent is not None
+        and (refusal is None or refusal < consent or processing)
+    ):
         failed = facts.get("verification_failed", facts.get("econtract_invalid"))
         why = (
             "客户同意办理但密码验证/电子契约未成功（000 案例1、选择14、选择17）"
@@ -105,14 +120,6 @@ def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: 
             why,
             [s for s in (consent, failed, facts.get("verification_started")) if s is not None],
             [("declined", 0.15)],
-        )
-    if has_campaign and "referral" in facts and refusal is None:
-        return Proposal(
-            "referral_success",
-            0.7,
-            "已推荐客户自行办理",
-            [facts["referral"]],
-            [("declined", 0.2)],
         )
     if offer is not None and (refusal is None or refusal >= offer):
         reason = refusal_reason or NO_REASON
@@ -138,7 +145,8 @@ def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: 
 def _service(facts: dict[str, int], refusal_reason: str | None) -> Proposal:
     offer = facts.get("offer")
     refusal = facts.get("refusal")
-    if "survey_completed" in facts and (refusal is None or refusal < facts["survey_completed"]):
+    broke_off = refusal is not None and offer is not None and refusal >= offer
+    if "survey_completed" in facts and not broke_off:
         return Proposal(
             "survey_completed",
             0.85,

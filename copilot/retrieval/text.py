@@ -91,10 +91,14 @@ def clean(text: str) -> str:
     return _NOISE.sub(" ", text).strip()
 
 
+def plain(text: str) -> str:
+    """The cleaned text without punctuation or spaces: how a turn *sounds* ("喂，大声一点")."""
+    return _PUNCT.sub("", clean(text)).replace(" ", "")
+
+
 def bare(text: str) -> str:
-    """The cleaned text without punctuation, spaces or leading fillers: what a turn *says*."""
-    text = _PUNCT.sub("", clean(text)).replace(" ", "")
-    return _LEADING_FILLERS.sub("", text)
+    """The plain text without leading fillers: what a turn *says*."""
+    return _LEADING_FILLERS.sub("", plain(text))
 
 
 class Tokenizer:

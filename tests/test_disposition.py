@@ -1,0 +1,186 @@
+"""Dispositions from the tracked call state: one dialogue per code, the seeds' tricky pairs,
+and the agent's confirmation kept with the call record."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from copilot.app import CallError, Copilot
+
+_ids = itertools.count()
+IDENTITY = [
+    ("agent", "您好，我是移动公司客户经理，请问您是139xxxx的机主吗？"),
+    ("customer", "对，是我"),
+]
+OFFER = [
+    (
+        "agent",
+        "我们推出了主叫铃音盒，1元/月包月，拨打省内移动彩铃用户可听到您设置的铃音，给您介绍一下",
+    )
+]
+
+
+async def dispose(copilot: Copilot, turns, campaign="ringback-box", events=()):
+    call_id = f"dsp-{next(_ids)}"
+    await copilot.start_call(call_id, campaign, "outbound")
+    for seq, (speaker, text) in enumerate(turns, start=1):
+        await copilot.turn(call_id, seq, speaker, text)
+    for event in events:
+        await copilot.crm_event(call_id, event)
+    messages = await copilot.end_call(call_id, "hangup")
+    return call_id, messages[-1]
+
+
+@pytest.mark.parametrize(
+    ("campaign", "turns", "events", "code"),
+    [
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "行，给我办一个"),
+                ("agent", "为了保障机主权益，我们需要验证您的服务密码"),
+                ("agent", "密码验证成功了"),
+            ],
+            (),
+            "marketing_success",
+        ),
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "那我自己回头发短信开通吧"),
+                ("agent", "好的，您可以自己发送短信办理"),
+            ],
+            (),
+            "referral_success",
+        ),
+        ("ringback-box", [*IDENTITY, *OFFER, ("customer", "不需要，我用不上")], (), "declined"),
+        # 000 案例1 / 选择14: agreed, the password failed -> 意向未办理
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "行，那办个1块的"),
+                ("agent", "为了保障机主权益，我们需要验证您的服务密码"),
+                ("agent", "不好意思，密码验证没有通过"),
+            ],
+            (),
+            "intent_not_completed",
+        ),
+        # 000 判断13: answered but never spoke -> 意向拒绝 (a silent line: agent turns only)
+        (
+            "ringback-box",
+            [
+                ("agent", "您好，请问您能听到我的声音吗？"),
+                ("agent", "对不起，听不到您任何回应，以后有优惠再联系您，祝您愉快，再见！"),
+            ],
+            (),
+            "intent_declined",
+        ),
+        # service: broke off in the main questionnaire -> 中途拒绝 (marketing would be 拒绝办理)
+        (
+            "satisfaction-survey",
+            [
+                *IDENTITY,
+                ("agent", "我们做一个满意度调查，第一个问题"),
+                ("customer", "不想答了，没时间听"),
+            ],
+            (),
+            "midway_declined",
+        ),
+        (
+            "satisfaction-survey",
+            [
+                *IDENTITY,
+                ("agent", "我们做一个满意度调查，第一个问题"),
+                ("customer", "挺满意的"),
+                ("agent", "问题就这些，感谢您的配合"),
+            ],
+            (),
+            "survey_completed",
+        ),
+        # 000 选择18: not the holder / bad signal -> 其他原因未完成
+        (
+            "ringback-box",
+            [("agent", "请问您是机主吗？"), ("customer", "不是，这是我爸的手机")],
+            (),
+            "other_incomplete",
+        ),
+        (
+            "ringback-box",
+            [*IDENTITY, ("customer", "喂？信号不好，听不清你说什么")],
+            (),
+            "other_incomplete",
+        ),
+        # 000 选择17: the e-contract decides, valid or not (a CRM event)
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "行，办一个"),
+                ("agent", "我给您下发业务订购确认短信，您回复是就可以"),
+            ],
+            ("econtract.valid",),
+            "marketing_success",
+        ),
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "行，办一个"),
+                ("agent", "我给您下发业务订购确认短信，您回复是就可以"),
+            ],
+            ("econtract.invalid",),
+            "intent_not_completed",
+        ),
+    ],
+)
+async def test_each_code_from_the_call_state(
+    copilot: Copilot, campaign, turns, events, code
+) -> None:
+    _, disposition = await dispose(copilot, turns, campaign, events)
+    assert disposition["type"] == "disposition"
+    assert disposition["code"] == code, disposition["rationale"]
+
+
+async def test_a_refusal_keeps_the_customers_own_reason(copilot: Copilot) -> None:
+    _, with_reason = await dispose(
+        copilot, [*IDENTITY, *OFFER, ("customer", "不要，我平时都不打电话")]
+    )
+    assert with_reason["refusal_reason"] == "不要我平时都不打电话"
+    _, without = await dispose(copilot, [*IDENTITY, *OFFER, ("customer", "不需要")])
+    assert without["refusal_reason"] == "无原因或拒答"
+
+
+async def test_codes_that_do_not_apply_to_the_campaign_type_are_never_proposed(
+    copilot: Copilot,
+) -> None:
+    _, disposition = await dispose(
+        copilot, [*IDENTITY, *OFFER, ("customer", "不需要")], campaign=None
+    )
+    assert disposition["code"] == "declined"
+    assert all(
+        a["code"] in {"intent_declined", "other_incomplete"} for a in disposition["alternatives"]
+    )
+
+
+async def test_the_agent_confirms_or_changes_the_code(copilot: Copilot) -> None:
+    call_id, proposed = await dispose(copilot, [*IDENTITY, *OFFER, ("customer", "不需要")])
+    confirmed = await copilot.confirm_disposition(call_id, "intent_declined")
+    assert confirmed["overridden"] is True
+    record = await copilot.call_record(call_id)
+    assert record["result"]["proposed"]["code"] == proposed["code"] == "declined"
+    assert record["result"]["final"] == "intent_declined" and record["result"]["overridden"]
+    assert [t["seq"] for t in record["turns"]] == [1, 2, 3, 4]
+    with pytest.raises(CallError):
+        await copilot.confirm_disposition(call_id, "survey_completed")  # a service code
+    with pytest.raises(CallError):
+        await copilot.confirm_disposition("never-ended", "declined")
