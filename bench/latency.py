@@ -68,15 +68,26 @@ async def one_call(
                 )
             )
             if speaker == "customer":
-                try:
-                    reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=pace * 0.45))
-                    if reply.get("type") == "suggestion":
-                        latencies.append((time.perf_counter() - started) * 1e3)
-                except TimeoutError:
-                    pass  # no suggestion for this turn (below the threshold)
+                latency = await suggestion_latency(ws, seq, started, timeout=pace * 0.45)
+                if latency is not None:
+                    latencies.append(latency)
         await ws.send(json.dumps({"type": "call.end", "call_id": call_id}))
-        await ws.recv()
+        while json.loads(await ws.recv())["type"] != "disposition":
+            pass
     return latencies
+
+
+async def suggestion_latency(ws, seq: int, started: float, timeout: float) -> float | None:
+    """Wait for this turn's suggestion; checklists and warnings of earlier turns are skipped."""
+    deadline = time.perf_counter() + timeout
+    while (left := deadline - time.perf_counter()) > 0:
+        try:
+            reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
+        except TimeoutError:
+            return None  # no suggestion for this turn (below the threshold)
+        if reply.get("type") == "suggestion" and reply.get("in_reply_to") == seq:
+            return (time.perf_counter() - started) * 1e3
+    return None
 
 
 def cpu_seconds(pid: int) -> float:
