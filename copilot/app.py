@@ -47,7 +47,7 @@ class CallError(Exception):
 
 @dataclass
 class _Call:
-    campaign: Campaign | None
+    campaign_id: str | None
     lock: asyncio.Lock
 
 
@@ -68,6 +68,8 @@ class Copilot:
         )
         self.audit = AuditLog(settings.data_dir / "audit.sqlite3")
         self._calls: dict[str, _Call] = {}
+        self._campaigns: dict[str, Campaign] = {}
+        self._change_mark = -1
         self._exit = AsyncExitStack()
         self._checkpointer: BaseCheckpointSaver | None = None
         self.graph: CompiledStateGraph | None = None
@@ -75,7 +77,8 @@ class Copilot:
     # ----- lifecycle -------------------------------------------------------------------------
     async def open(self) -> Copilot:
         self.import_bundled_once()
-        reindexed = self.retriever.sync(self.store.live_answers())
+        # The store is the truth: whatever a crash left half-done, the index is repaired here.
+        reindexed = self.refresh_knowledge()
         log.info(
             "index ready: %d live answers (%d re-embedded)", self.retriever.entry_count, reindexed
         )
@@ -93,6 +96,21 @@ class Copilot:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def refresh_knowledge(self) -> int:
+        """Serve exactly the store's live versions; re-embeds only entries that changed."""
+        self._change_mark = self.store.change_mark()
+        self._campaigns = {e.doc.id: e.doc for e in self.store.live_campaigns()}
+        return self.retriever.sync(self.store.live_answers())
+
+    async def watch_knowledge(self, interval: float = 0.25) -> None:
+        """Pick up changes written by any process (another instance, `kb import`) within
+        `interval`: the store's change mark is one indexed read."""
+        while True:
+            await asyncio.sleep(interval)
+            if self.store.change_mark() != self._change_mark:
+                changed = await asyncio.to_thread(self.refresh_knowledge)
+                log.info("knowledge changed: %d entries re-indexed", changed)
 
     def import_bundled_once(self) -> None:
         """The first serve of a data dir imports the bundled knowledge as approved, keeping any
@@ -117,17 +135,13 @@ class Copilot:
         self, call_id: str, campaign_id: str | None, direction: str
     ) -> list[dict[str, Any]]:
         """Open a call, or resume it when its state survived a reconnect or a server restart."""
-        campaign = None
-        if campaign_id is not None:
-            live = self.store.live_campaign(campaign_id)
-            if live is None:
-                raise CallError("unknown_campaign", f"no approved campaign {campaign_id!r}")
-            campaign = live.doc
+        if campaign_id is not None and campaign_id not in self._campaigns:
+            raise CallError("unknown_campaign", f"no approved campaign {campaign_id!r}")
         previous = await self._graph.aget_state(_thread(call_id))
         if previous.values:
             if previous.values.get("stage") == "ended":
                 raise CallError("call_ended", f"call {call_id} has already ended")
-            self._calls.setdefault(call_id, _Call(campaign, asyncio.Lock()))
+            self._calls.setdefault(call_id, _Call(campaign_id, asyncio.Lock()))
             resumed = {
                 "type": "call.started",
                 "call_id": call_id,
@@ -139,7 +153,7 @@ class Copilot:
             if not checklist:
                 return [resumed]
             return [resumed, {"type": "checklist", "call_id": call_id, "items": checklist}]
-        self._calls[call_id] = _Call(campaign, asyncio.Lock())
+        self._calls[call_id] = _Call(campaign_id, asyncio.Lock())
         state = await self._run(
             call_id,
             {
@@ -225,7 +239,8 @@ class Copilot:
             retriever=self.retriever,
             cues=self.cues,
             checker=self.checker,
-            campaign=call.campaign,
+            # Looked up per run: an approved change to the campaign applies to running calls.
+            campaign=self._campaigns.get(call.campaign_id) if call.campaign_id else None,
             answer_threshold=self.settings.answer_threshold,
             max_suggestions=self.settings.max_suggestions,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from copilot.app import Copilot
 from copilot.settings import Settings
 from server.auth import role_of
 from server.calls_ws import calls_endpoint
+from server.knowledge_api import routes as knowledge_routes
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -40,14 +42,19 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Copilot(settings) as copilot:
             app.state.copilot = copilot
+            watcher = asyncio.create_task(copilot.watch_knowledge())
             if on_ready is not None:
                 on_ready()
-            yield
+            try:
+                yield
+            finally:
+                watcher.cancel()
 
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/v1/calls/{call_id}", call_record),
+            *knowledge_routes,
             WebSocketRoute("/v1/calls", calls_endpoint),
         ],
         lifespan=lifespan,

@@ -44,9 +44,12 @@ class VectorIndex:
             metadata={"hnsw:space": "cosine"},
         )
 
-    def indexed_versions(self) -> dict[str, int]:
         records = self._collection.get(include=["metadatas"])
-        return {m["entry_id"]: int(m["version"]) for m in records["metadatas"] or []}
+        #: entry id -> indexed version, read once: every later change goes through this object.
+        self._versions = {m["entry_id"]: int(m["version"]) for m in records["metadatas"] or []}
+
+    def indexed_versions(self) -> dict[str, int]:
+        return dict(self._versions)
 
     def upsert(self, answer: Answer, version: int) -> None:
         """Replace the entry's phrasings (its question list may have shrunk)."""
@@ -61,9 +64,11 @@ class VectorIndex:
                 for _ in texts
             ],
         )
+        self._versions[answer.id] = version
 
     def remove(self, entry_id: str) -> None:
         self._collection.delete(where={"entry_id": entry_id})
+        self._versions.pop(entry_id, None)
 
     def count(self) -> int:
         return self._collection.count()
