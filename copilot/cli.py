@@ -29,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     kb_import.add_argument("path", type=Path)
     kb_import.add_argument("--approve", action="store_true", help="import as approved")
     kb_import.add_argument("--by", default=None, help="who approves (required with --approve)")
+    kb.add_parser("list", help="every entry: kind, id, status, latest version, title")
+    kb.add_parser("show", help="an entry's latest version as YAML").add_argument("id")
+    kb.add_parser("history", help="an entry's versions and audit trail").add_argument("id")
+    kb_export = kb.add_parser("export", help="write the approved entries as YAML (import reads it)")
+    kb_export.add_argument("dir", type=Path)
+    kb_approve = kb.add_parser("approve", help="approve an entry's latest draft")
+    kb_approve.add_argument("id")
+    kb_approve.add_argument("--by", required=True, help="the approver (not the author)")
 
     ev = commands.add_parser("eval", help="evaluation").add_subparsers(dest="eval", required=True)
     replay = ev.add_parser("replay", help="replay recorded dialogues and score them")
@@ -47,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     if args.command == "kb":
-        return _kb_import(settings, args.path, args.approve, args.by)
+        if args.kb == "import":
+            return _kb_import(settings, args.path, args.approve, args.by)
+        from copilot.knowledge import bulk
+
+        return bulk.run(settings, args)
     return asyncio.run(_eval_replay(settings, args.file, args.url, args.token, args.json_out))
 
 

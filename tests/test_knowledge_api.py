@@ -38,8 +38,18 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProces
 
 
 async def ask(server: ServerProcess, ws, call_id: str, seq: int, text: str) -> dict | None:
-    await ws.send(json.dumps({"type": "transcript", "call_id": call_id, "seq": seq,
-                              "speaker": "customer", "text": text}, ensure_ascii=False))
+    await ws.send(
+        json.dumps(
+            {
+                "type": "transcript",
+                "call_id": call_id,
+                "seq": seq,
+                "speaker": "customer",
+                "text": text,
+            },
+            ensure_ascii=False,
+        )
+    )
     try:
         while True:
             message = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
@@ -51,9 +61,10 @@ async def ask(server: ServerProcess, ws, call_id: str, seq: int, text: str) -> d
 
 async def test_draft_approve_live_retire(kb_server: ServerProcess) -> None:
     base = f"{kb_server.http}/v1/knowledge/answers"
-    async with httpx.AsyncClient() as http, websockets.connect(
-        f"{kb_server.url}?token=t-agent"
-    ) as ws:
+    async with (
+        httpx.AsyncClient() as http,
+        websockets.connect(f"{kb_server.url}?token=t-agent") as ws,
+    ):
         await ws.send(json.dumps({"type": "call.start", "call_id": "kb-1"}))
         await ws.recv()
         created = await http.post(base, json=NEW, headers=auth("editor"))
@@ -68,24 +79,32 @@ async def test_draft_approve_live_retire(kb_server: ServerProcess) -> None:
         suggestion = await ask(kb_server, ws, "kb-1", 2, "宽带老是断网，咋整啊")
         assert suggestion["items"][0]["source"] == {"id": "kb-test-wifi", "version": 1}
 
-        stale = await http.put(f"{base}/kb-test-wifi", json={**NEW, "base_version": 0},
-                               headers=auth("editor"))
+        stale = await http.put(
+            f"{base}/kb-test-wifi", json={**NEW, "base_version": 0}, headers=auth("editor")
+        )
         assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale_edit"
-        edited = {**NEW, "answer": "很抱歉给您带来不便，宽带故障请拨打10086报修。", "base_version": 1}
-        assert (await http.put(f"{base}/kb-test-wifi", json=edited,
-                               headers=auth("editor"))).status_code == 200
+        edited = {
+            **NEW,
+            "answer": "很抱歉给您带来不便，宽带故障请拨打10086报修。",
+            "base_version": 1,
+        }
+        assert (
+            await http.put(f"{base}/kb-test-wifi", json=edited, headers=auth("editor"))
+        ).status_code == 200
         entry = (await http.get(f"{base}/kb-test-wifi", headers=auth("agent"))).json()
         assert entry["approved"]["version"] == 1 and entry["drafts"][0]["version"] == 2
-        assert (await http.post(f"{base}/kb-test-wifi/approve",
-                                headers=auth("approver"))).status_code == 200
+        assert (
+            await http.post(f"{base}/kb-test-wifi/approve", headers=auth("approver"))
+        ).status_code == 200
         history = (await http.get(f"{base}/kb-test-wifi/history", headers=auth("agent"))).json()
         assert [v["version"] for v in history["versions"]] == [1, 2]
         assert history["versions"][1]["changes"]["answer"]["to"].endswith("报修。")
         assert history["versions"][1]["author"].startswith("editor-")
         assert "t-ed" not in json.dumps(history)  # tokens never appear
 
-        assert (await http.post(f"{base}/kb-test-wifi/retire",
-                                headers=auth("approver"))).status_code == 200
+        assert (
+            await http.post(f"{base}/kb-test-wifi/retire", headers=auth("approver"))
+        ).status_code == 200
         suggestion = await ask(kb_server, ws, "kb-1", 3, "宽带老是断网，咋整啊")
         assert suggestion is None or suggestion["items"][0]["source"]["id"] != "kb-test-wifi"
 
@@ -100,7 +119,9 @@ async def test_an_author_cannot_approve_their_own_version(tmp_path: Path) -> Non
             assert (await http.post(base, json=NEW, headers=boss)).status_code == 201
             own = await http.post(f"{base}/{NEW['id']}/approve", headers=boss)
             assert own.status_code == 403 and own.json()["error"]["code"] == "own_version"
-            ok = await http.post(f"{base}/{NEW['id']}/approve", headers={"Authorization": "Bearer a1"})
+            ok = await http.post(
+                f"{base}/{NEW['id']}/approve", headers={"Authorization": "Bearer a1"}
+            )
             assert ok.status_code == 200
     finally:
         server.stop()
@@ -119,8 +140,12 @@ async def test_an_author_cannot_approve_their_own_version(tmp_path: Path) -> Non
 async def test_agents_cannot_write(kb_server: ServerProcess, method: str, path: str, body) -> None:
     async with httpx.AsyncClient() as http:
         for who, status in (("agent", 403), (None, 401)):
-            reply = await http.request(method, f"{kb_server.http}/v1/knowledge/answers{path}",
-                                       json=body, headers=auth(who) if who else {})
+            reply = await http.request(
+                method,
+                f"{kb_server.http}/v1/knowledge/answers{path}",
+                json=body,
+                headers=auth(who) if who else {},
+            )
             assert reply.status_code == status
             assert reply.json()["error"]["code"] in ("forbidden", "unauthorized")
 
@@ -128,16 +153,24 @@ async def test_agents_cannot_write(kb_server: ServerProcess, method: str, path: 
 async def test_validation_and_quality_gates(kb_server: ServerProcess) -> None:
     base = f"{kb_server.http}/v1/knowledge/answers"
     async with httpx.AsyncClient() as http:
-        bad = await http.post(base, json={**NEW, "id": "Bad Id", "questions": []},
-                              headers=auth("editor"))
+        bad = await http.post(
+            base, json={**NEW, "id": "Bad Id", "questions": []}, headers=auth("editor")
+        )
         assert bad.status_code == 422
-        assert "id" in bad.json()["error"]["message"] and "questions" in bad.json()["error"]["message"]
-        rude = await http.post(base, json={**NEW, "id": "kb-rude", "answer": "我不是跟您说得很清楚了吗？"},
-                               headers=auth("editor"))
+        assert (
+            "id" in bad.json()["error"]["message"] and "questions" in bad.json()["error"]["message"]
+        )
+        rude = await http.post(
+            base,
+            json={**NEW, "id": "kb-rude", "answer": "我不是跟您说得很清楚了吗？"},
+            headers=auth("editor"),
+        )
         assert rude.status_code == 422 and rude.json()["error"]["code"] == "forbidden_phrase"
-        clash = await http.post(base, json={**NEW, "id": "kb-clash",
-                                            "questions": ["你们是怎么知道我手机号的"]},
-                                headers=auth("editor"))
+        clash = await http.post(
+            base,
+            json={**NEW, "id": "kb-clash", "questions": ["你们是怎么知道我手机号的"]},
+            headers=auth("editor"),
+        )
         assert clash.status_code == 201
         assert clash.json()["conflicts"][0]["entry"] == "kb-how-got-my-number"
 
@@ -153,8 +186,11 @@ async def test_concurrent_editors_lose_no_version(kb_server: ServerProcess) -> N
                 current = (await http.get(f"{base}/kb-busy-entry", headers=auth("editor"))).json()
                 reply = await http.put(
                     f"{base}/kb-busy-entry",
-                    json={**entry, "title": f"第{i}位编辑的标题",
-                          "base_version": current["latest_version"]},
+                    json={
+                        **entry,
+                        "title": f"第{i}位编辑的标题",
+                        "base_version": current["latest_version"],
+                    },
                     headers=auth("editor" if i % 2 else "editor2"),
                 )
                 if reply.status_code == 200:

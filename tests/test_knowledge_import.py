@@ -153,3 +153,29 @@ def _write(folder: Path, text: str) -> Path:
     path = folder / "entries.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_export_then_import_changes_nothing(tmp_path: Path) -> None:
+    data, out = tmp_path / "data", tmp_path / "exported"
+
+    def kb(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "copilot.cli", "--data-dir", str(data), "kb", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert (
+        kb("import", str(BUNDLED_KNOWLEDGE / "campaigns"), "--approve", "--by", "a").returncode == 0
+    )
+    assert kb("export", str(out)).returncode == 0
+    again = kb("import", str(out), "--approve", "--by", "a")
+    assert again.returncode == 0 and "3 unchanged" in again.stdout
+    assert "ringback-box" in kb("list").stdout
+    assert "import:approved" in kb("history", "ringback-box").stdout
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(GOOD, encoding="utf-8")
+    assert kb("import", str(draft), "--by", "bob").returncode == 0
+    assert kb("approve", "kb-test-good", "--by", "bob").returncode == 1  # the author
+    assert kb("approve", "kb-test-good", "--by", "carol").returncode == 0
