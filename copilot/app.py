@@ -62,10 +62,8 @@ class Copilot:
             VectorIndex(open_chroma(settings.data_dir), self.embedder),
             Tokenizer(),
         )
-        self.cues = CueBook.load(settings.knowledge_dir / "rules" / "turn_cues.yaml")
-        self.checker = Checker(
-            ComplianceRules.load(settings.knowledge_dir / "rules" / "compliance.yaml")
-        )
+        self.cues = CueBook.load(settings.rules_dir / "turn_cues.yaml")
+        self.checker = Checker(ComplianceRules.load(settings.rules_dir / "compliance.yaml"))
         self.audit = AuditLog(settings.data_dir / "audit.sqlite3")
         self._calls: dict[str, _Call] = {}
         self._campaigns: dict[str, Campaign] = {}
@@ -242,6 +240,7 @@ class Copilot:
             # Looked up per run: an approved change to the campaign applies to running calls.
             campaign=self._campaigns.get(call.campaign_id) if call.campaign_id else None,
             answer_threshold=self.settings.answer_threshold,
+            retrieval_mode=self.settings.retrieval_mode,
             max_suggestions=self.settings.max_suggestions,
         )
         async with call.lock:  # one run at a time per call: the checkpoint is its memory

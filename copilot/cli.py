@@ -44,6 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--url", help="replay against a running server (ws://...)")
     replay.add_argument("--token", help="token for --url")
     replay.add_argument("--json", type=Path, dest="json_out", help="write the full report")
+    replay.add_argument(
+        "--html", type=Path, dest="html_out", help="write a self-contained HTML report"
+    )
+    replay.add_argument("--interim", action="store_true", help="send partial hypotheses first")
+    replay.add_argument("--concurrency", type=int, default=4, help="dialogues at once (--url)")
+    replay.add_argument(
+        "--compare-retrievers", action="store_true", help="dense, lexical and hybrid side by side"
+    )
+    replay.add_argument("--knowledge", type=Path, help="replay against this knowledge folder")
+    cmp_ = ev.add_parser("compare", help="compare two JSON reports; exit 1 on a regression")
+    cmp_.add_argument("before", type=Path)
+    cmp_.add_argument("after", type=Path)
+    cmp_.add_argument("--tolerance", type=float, default=0.01, help="allowed drop of a metric")
+    cmp_.add_argument(
+        "--latency-tolerance", type=float, default=0.25, help="allowed relative p95 growth"
+    )
 
     args = parser.parse_args(argv)
     _configure_logging()
@@ -60,7 +76,25 @@ def main(argv: list[str] | None = None) -> int:
         from copilot.knowledge import bulk
 
         return bulk.run(settings, args)
-    return asyncio.run(_eval_replay(settings, args.file, args.url, args.token, args.json_out))
+    if args.eval == "compare":
+        return _eval_compare(args.before, args.after, args.tolerance, args.latency_tolerance)
+    from copilot.evaluation.run import replay_file
+
+    asyncio.run(
+        replay_file(
+            settings,
+            args.file,
+            url=args.url,
+            token=args.token,
+            interim=args.interim,
+            concurrency=args.concurrency,
+            compare_retrievers=args.compare_retrievers,
+            knowledge=args.knowledge,
+            json_out=args.json_out,
+            html_out=args.html_out,
+        )
+    )
+    return 0
 
 
 def _configure_logging() -> None:
@@ -142,32 +176,29 @@ def _kb_import(settings: Settings, path: Path, approve: bool, by: str | None) ->
     return 1 if result.faults else 0
 
 
-async def _eval_replay(
-    settings: Settings, file: Path, url: str | None, token: str | None, json_out: Path | None
-) -> int:
-    from copilot.app import Copilot
-    from copilot.evaluation.dataset import load_dialogues
-    from copilot.evaluation.metrics import score
-    from copilot.evaluation.replay import replay_in_process, replay_over_websocket
-    from copilot.evaluation.table import print_report
+def _eval_compare(before: Path, after: Path, tolerance: float, latency_tolerance: float) -> int:
+    from rich.console import Console
+    from rich.table import Table
 
-    dialogues = load_dialogues(file)
-    if url:
-        results = await replay_over_websocket(url, dialogues, token=token)
-    else:
-        async with Copilot(settings) as copilot:
-            results = await replay_in_process(copilot, dialogues, run_id=_run_id())
-    report = score(results)
-    print_report(report, title=f"{file.name}: {len(dialogues)} dialogues")
-    if json_out:
-        json_out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    from copilot.evaluation.compare import compare
+
+    rows = compare(
+        json.loads(before.read_text()), json.loads(after.read_text()), tolerance, latency_tolerance
+    )
+    table = Table(title=f"{before.name} → {after.name}")
+    for column in ("metric", "before", "after", "change"):
+        table.add_column(column, justify="right" if column != "metric" else "left")
+    for row in rows:
+        delta = "" if row.delta is None else f"{row.delta:+.3f}"
+        style = "red" if row.regression else ("green" if (row.delta or 0) > 0 else "")
+        fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+        table.add_row(row.metric, fmt(row.before), fmt(row.after), delta, style=style)
+    Console().print(table)
+    regressions = [r.metric for r in rows if r.regression]
+    if regressions:
+        print(f"regression beyond tolerance: {', '.join(regressions)}", file=sys.stderr)
+        return 1
     return 0
-
-
-def _run_id() -> str:
-    import uuid
-
-    return f"eval-{uuid.uuid4().hex[:8]}"
 
 
 if __name__ == "__main__":

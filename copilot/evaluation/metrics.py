@@ -27,11 +27,18 @@ class Report:
     mrr: float = 0.0
     quiet_turns: int = 0
     quiet_rate: float = 0.0
+    #: customer turns with no expectation (real transcripts): how often an answer was offered
+    unlabeled_turns: int = 0
+    unlabeled_answered: int = 0
+    unlabeled_examples: list[dict[str, Any]] = field(default_factory=list)
     warnings: dict[str, dict[str, float]] = field(default_factory=dict)
     disposition_total: int = 0
     disposition_accuracy: float | None = None
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    latency_samples: dict[str, list[float]] = field(default_factory=dict)
+    #: with --compare-retrievers: the same replay's answer metrics per retriever
+    retrievers: dict[str, dict[str, float]] = field(default_factory=dict)
     misses: list[Miss] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,6 +82,19 @@ def score(results: list[DialogueResult]) -> Report:
                             [_short(t) for t in texts] or None,
                         )
                     )
+            if turn.speaker == "customer" and not turn.expect_answer and not turn.expect_no_answer:
+                report.unlabeled_turns += 1
+                if answer is not None:
+                    report.unlabeled_answered += 1
+                    report.unlabeled_examples.append(
+                        {
+                            "dialogue": d.id,
+                            "turn": got.seq,
+                            "text": _short(turn.text, 80),
+                            "answer": answer["items"][0]["source"]["id"],
+                            "score": answer["items"][0]["score"],
+                        }
+                    )
             if turn.expect_no_answer:
                 report.quiet_turns += 1
                 quiet_ok += answer is None
@@ -117,6 +137,7 @@ def score(results: list[DialogueResult]) -> Report:
         report.disposition_accuracy = disposition_ok / report.disposition_total
     report.warnings = _warning_scores(tp, fp, fn)
     report.latency_ms = {k: _percentiles(v) for k, v in latencies.items() if v}
+    report.latency_samples = {k: [round(x, 2) for x in v] for k, v in latencies.items() if v}
     return report
 
 

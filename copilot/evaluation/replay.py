@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,18 +24,35 @@ class TurnResult:
 class DialogueResult:
     dialogue: Dialogue
     turns: list[TurnResult] = field(default_factory=list)
+    start_messages: list[dict[str, Any]] = field(default_factory=list)
     end_messages: list[dict[str, Any]] = field(default_factory=list)
     end_latency_ms: float = 0.0
 
 
+Progress = Callable[[], None]
+
+
+def interim_hypotheses(text: str) -> list[str]:
+    """Growing partial hypotheses an ASR sends before the final (a third, two thirds)."""
+    cut = max(1, len(text) // 3)
+    return [text[:cut], text[: 2 * cut]] if len(text) >= 6 else []
+
+
 async def replay_in_process(
-    copilot: Copilot, dialogues: list[Dialogue], run_id: str = "eval"
+    copilot: Copilot,
+    dialogues: list[Dialogue],
+    run_id: str = "eval",
+    progress: Progress | None = None,
 ) -> list[DialogueResult]:
+    """Interim chunks never reach the graph (the server drops them first), so in-process
+    replay sends finals only."""
     results = []
     for dialogue in dialogues:
         call_id = f"{run_id}-{dialogue.id}"
-        await copilot.start_call(call_id, dialogue.campaign, dialogue.direction)
         result = DialogueResult(dialogue)
+        result.start_messages = await copilot.start_call(
+            call_id, dialogue.campaign, dialogue.direction
+        )
         for seq, turn in enumerate(dialogue.turns, start=1):
             started = time.perf_counter()
             messages = await copilot.turn(call_id, seq, turn.speaker, turn.text)
@@ -43,6 +61,8 @@ async def replay_in_process(
         result.end_messages = await copilot.end_call(call_id, "hangup")
         result.end_latency_ms = (time.perf_counter() - started) * 1e3
         results.append(result)
+        if progress:
+            progress()
     return results
 
 
@@ -52,6 +72,8 @@ async def replay_over_websocket(
     run_id: str = "eval",
     token: str | None = None,
     concurrency: int = 4,
+    interim: bool = False,
+    progress: Progress | None = None,
 ) -> list[DialogueResult]:
     """The same replay against a running server, one connection per dialogue."""
     import websockets
@@ -73,8 +95,25 @@ async def replay_over_websocket(
                     }
                 )
             )
-            await _until(ws, lambda m: m["type"] in ("call.started", "error"))
+            await ws.send(json.dumps({"type": "replay.marker", "call_id": call_id}))
+            result.start_messages = (await _until(ws, lambda m: m.get("code") == "unknown_type"))[
+                :-1
+            ]
             for seq, turn in enumerate(dialogue.turns, start=1):
+                for partial in interim_hypotheses(turn.text) if interim else []:
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "type": "transcript",
+                                "call_id": call_id,
+                                "seq": seq,
+                                "speaker": turn.speaker,
+                                "text": partial,
+                                "final": False,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
                 started = time.perf_counter()
                 await ws.send(
                     json.dumps(
@@ -89,8 +128,9 @@ async def replay_over_websocket(
                         ensure_ascii=False,
                     )
                 )
-                # A marker round-trip tells us every reply to this turn has arrived.
-                await ws.send(json.dumps({"type": "ping.marker", "call_id": call_id}))
+                # The server handles a connection's frames in order, so the error answering an
+                # unknown marker message tells us every reply to this turn has arrived.
+                await ws.send(json.dumps({"type": "replay.marker", "call_id": call_id}))
                 messages = await _until(ws, lambda m: m.get("code") == "unknown_type")
                 result.turns.append(
                     TurnResult(seq, messages[:-1], (time.perf_counter() - started) * 1e3)
@@ -99,6 +139,8 @@ async def replay_over_websocket(
             await ws.send(json.dumps({"type": "call.end", "call_id": call_id}))
             result.end_messages = await _until(ws, lambda m: m["type"] in ("disposition", "error"))
             result.end_latency_ms = (time.perf_counter() - started) * 1e3
+        if progress:
+            progress()
         return result
 
     return list(await asyncio.gather(*(one(d) for d in dialogues)))

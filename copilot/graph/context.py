@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from copilot.compliance.checker import Checker
 from copilot.cues import CueBook
 from copilot.knowledge.models import Campaign
-from copilot.retrieval.retriever import Retriever
+from copilot.retrieval.retriever import Mode, Retriever
 
 
 @dataclass(frozen=True)
@@ -18,3 +18,4 @@ class CallContext:
     campaign: Campaign | None
     answer_threshold: float
     max_suggestions: int = 3
+    retrieval_mode: Mode = "hybrid"

@@ -71,7 +71,10 @@ async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str,
     # Embedding and the vector search are CPU work that releases the GIL: in a worker thread
     # they overlap with the event loop serving the other calls instead of stalling it.
     hits = await asyncio.to_thread(
-        ctx.retriever.search, state["event"]["turn"]["text"], state["direction"]
+        ctx.retriever.search,
+        state["event"]["turn"]["text"],
+        state["direction"],
+        mode=ctx.retrieval_mode,
     )
     return {
         "candidates": [
