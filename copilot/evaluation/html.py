@@ -62,7 +62,9 @@ def _kpis(r: dict[str, Any]) -> str:
     if r.get("quiet_turns"):
         items.append(("quiet rate", r["quiet_rate"]))
     if r.get("unlabeled_turns"):
-        items.append(("answered (unlabeled)", r["unlabeled_answered"] / r["unlabeled_turns"]))
+        items.append(
+            ("answer rate, unlabeled turns", r["unlabeled_answered"] / r["unlabeled_turns"])
+        )
     if "micro" in (r.get("warnings") or {}):
         items += [
             ("warning precision", r["warnings"]["micro"]["precision"]),
