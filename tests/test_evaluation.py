@@ -100,10 +100,8 @@ def test_interim_hypotheses_grow_towards_the_final() -> None:
 
 def test_replay_command_writes_json_and_html(tmp_path: Path) -> None:
     small = tmp_path / "small.jsonl"
-    small.write_text(
-        "".join(line for line in list(open(DATASETS / "calls.jsonl", encoding="utf-8"))[:3]),
-        encoding="utf-8",
-    )
+    lines = (DATASETS / "calls.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    small.write_text("".join(lines[:3]), encoding="utf-8")
     run = subprocess.run(
         [
             sys.executable,
