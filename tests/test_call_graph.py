@@ -76,7 +76,7 @@ async def test_a_restarted_copilot_resumes_the_call(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     async with Copilot(settings) as first:
         await first.start_call("r-1", None, "outbound")
-        await first.turn("r-1", 1, "agent", "我们有一个优惠活动向您介绍一下")
+        await first.turn("r-1", 1, "agent", "我们有个流量包优惠，每月10元1G，向您介绍一下")
         await first.turn("r-1", 2, "customer", "不需要，我用不上")
     async with Copilot(settings) as second:
         [resumed] = await second.start_call("r-1", None, "outbound")

@@ -45,12 +45,10 @@ class Checker:
                 patterns = self.rules.disclosure_patterns(campaign, item)
                 if patterns and all(p.search(said) for p in patterns):
                     names.append(f"said:{item}")
-            if (
-                campaign.product is not None
-                and _mentions_product(said, campaign)
-                and "number_confirmed" in names
-            ):
-                names.append("product_and_number_said")
+            if campaign.product is not None and _mentions_product(said, campaign):
+                names.append("presented")  # naming the product counts as presenting it
+                if "number_confirmed" in names:
+                    names.append("product_and_number_said")
         return names
 
     def on_turn(

@@ -44,8 +44,12 @@ class Proposal:
 
 
 def propose(
-    facts: dict[str, int], campaign_type: str | None, refusal_reason: str | None
+    facts: dict[str, int],
+    last: dict[str, int],
+    campaign_type: str | None,
+    refusal_reason: str | None,
 ) -> Proposal:
+    """`facts` hold where each thing was first said, `last` where it was last said."""
     objective = [f for f in OBJECTIVE if f in facts]
     if objective:
         return _objective(facts, objective)
@@ -58,8 +62,8 @@ def propose(
             [("other_incomplete", 0.1)],
         )
     if campaign_type == "service":
-        return _service(facts, refusal_reason)
-    return _marketing(facts, refusal_reason, has_campaign=campaign_type == "marketing")
+        return _service(facts, last, refusal_reason)
+    return _marketing(facts, last, refusal_reason, has_campaign=campaign_type == "marketing")
 
 
 def _objective(facts: dict[str, int], present: list[str]) -> Proposal:
@@ -79,26 +83,34 @@ def _objective(facts: dict[str, int], present: list[str]) -> Proposal:
     )
 
 
-def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: bool) -> Proposal:
-    offer = facts.get("offer")
-    consent = facts.get("consent")
-    refusal = facts.get("refusal")
+def _marketing(
+    facts: dict[str, int], last: dict[str, int], refusal_reason: str | None, has_campaign: bool
+) -> Proposal:
+    presented = facts.get("presented")  # the product itself: amounts, tiers, monthly fee
+    consent = last.get("consent")
+    refusal = last.get("refusal")  # the customer's last word on it decides
+    processing = "verification_started" in facts or "econtract_sent" in facts
     if has_campaign and ("verification_passed" in facts or "econtract_valid" in facts):
         won = facts.get("verification_passed", facts.get("econtract_valid", 0))
         return Proposal(
             "marketing_success",
             0.9,
             "客户同意办理且验证/电子契约成功",
-            [s for s in (consent, won) if s is not None],
+            [s for s in (facts.get("consent"), won) if s is not None],
             [("intent_not_completed", 0.1)],
         )
-    processing = "verification_started" in facts or "econtract_sent" in facts
-    if has_campaign and "referral" in facts and not processing and refusal is None:
+    referral = last.get("referral")
+    if (
+        has_campaign
+        and referral is not None
+        and not processing
+        and (refusal is None or refusal < referral)
+    ):
         return Proposal(
             "referral_success",
-            0.7,
-            "已推荐客户自行办理",
-            [facts["referral"]],
+            0.75,
+            "已推荐客户自行办理，客户接受",
+            [facts["referral"], referral],
             [("declined", 0.2)],
         )
     # Once the agreed sale went to verification, a later "no" (to the e-contract, say) is the
@@ -106,7 +118,7 @@ def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: 
     if (
         has_campaign
         and consent is not None
-        and (refusal is None or refusal < consent or processing)
+        and (processing or refusal is None or refusal < consent)
     ):
         failed = facts.get("verification_failed", facts.get("econtract_invalid"))
         why = (
@@ -121,16 +133,15 @@ def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: 
             [s for s in (consent, failed, facts.get("verification_started")) if s is not None],
             [("declined", 0.15)],
         )
-    if offer is not None and (refusal is None or refusal >= offer):
-        reason = refusal_reason or NO_REASON
+    if presented is not None and (refusal is None or refusal >= presented):
         why = "客户听取业务介绍后拒绝办理" if refusal is not None else "业务介绍后客户未同意即结束"
         return Proposal(
             "declined",
             0.85 if refusal is not None else 0.65,
             f"{why}（000 判断33）",
-            [s for s in (offer, refusal) if s is not None],
+            [s for s in (presented, refusal) if s is not None],
             [("intent_declined", 0.15)],
-            refusal_reason=reason,
+            refusal_reason=refusal_reason or NO_REASON,
         )
     return Proposal(
         "intent_declined",
@@ -142,31 +153,31 @@ def _marketing(facts: dict[str, int], refusal_reason: str | None, has_campaign: 
     )
 
 
-def _service(facts: dict[str, int], refusal_reason: str | None) -> Proposal:
-    offer = facts.get("offer")
-    refusal = facts.get("refusal")
-    broke_off = refusal is not None and offer is not None and refusal >= offer
-    if "survey_completed" in facts and not broke_off:
-        return Proposal(
-            "survey_completed",
-            0.85,
-            "问卷已完成",
-            [facts["survey_completed"]],
-            [("midway_declined", 0.1)],
-        )
-    if offer is not None and (refusal is None or refusal >= offer):
+def _service(facts: dict[str, int], last: dict[str, int], refusal_reason: str | None) -> Proposal:
+    started = facts.get("questionnaire_started")
+    refusal = last.get("refusal")
+    if started is not None and refusal is not None and refusal >= started:
         return Proposal(
             "midway_declined",
-            0.8 if refusal is not None else 0.6,
+            0.8,
             "问卷主体进行中客户主观不配合而中断（000 填空20、判断21）",
-            [s for s in (offer, refusal) if s is not None],
+            [started, refusal],
             [("survey_completed", 0.1)],
             refusal_reason=refusal_reason or NO_REASON,
+        )
+    if started is not None:
+        done = facts.get("survey_completed")
+        return Proposal(
+            "survey_completed",
+            0.85 if done is not None else 0.6,
+            "问卷已完成" if done is not None else "客户回答了问卷，未中途拒绝",
+            [s for s in (started, done) if s is not None],
+            [("midway_declined", 0.15)],
         )
     return Proposal(
         "intent_declined",
         0.75,
-        "客户在听取来电目的前拒绝或挂机",
+        "客户在问卷开始前拒绝或挂机",
         [refusal] if refusal is not None else [],
         [("midway_declined", 0.2)],
         refusal_reason=(refusal_reason or NO_REASON) if refusal is not None else None,

@@ -46,6 +46,7 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         new_facts["customer_spoke"] = turn["seq"]
     update: dict[str, Any] = {
         "facts": new_facts,
+        "last_seen": new_facts,
         "turn_facts": names,
         "quiet": turn["speaker"] == "agent" or cues.is_statement(turn["text"]),
     }
@@ -174,7 +175,12 @@ def _warnings(state: CallState, warnings: list[dict[str, Any]]) -> dict[str, Any
 async def dispose(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
     campaign = runtime.context.campaign
     campaign_type = campaign.type if campaign else None
-    proposal = propose(state.get("facts", {}), campaign_type, state.get("refusal_reason"))
+    proposal = propose(
+        state.get("facts", {}),
+        state.get("last_seen", {}),
+        campaign_type,
+        state.get("refusal_reason"),
+    )
     return {
         "stage": "ended",
         "disposition": proposal.message(state["call_id"], campaign_type),

@@ -29,6 +29,11 @@ def first_seen(old: dict[str, int], new: dict[str, int]) -> dict[str, int]:
     return {**new, **old}
 
 
+def latest(old: dict[str, int], new: dict[str, int]) -> dict[str, int]:
+    """The last turn that said each thing (the customer's final word decides a refusal)."""
+    return {**old, **new}
+
+
 class CallState(TypedDict):
     call_id: str
     campaign: str | None
@@ -38,6 +43,8 @@ class CallState(TypedDict):
     last_seq: int
     #: fact name (a cue of knowledge/rules/turn_cues.yaml, or a CRM event) -> seq first seen.
     facts: Annotated[dict[str, int], first_seen]
+    #: fact name -> seq last seen.
+    last_seen: Annotated[dict[str, int], latest]
     #: the customer's own reason when they refused, as they said it.
     refusal_reason: str | None
     stage: Stage
