@@ -31,6 +31,7 @@ from copilot.retrieval.retriever import Retriever
 from copilot.retrieval.text import Tokenizer
 from copilot.retrieval.vector_index import VectorIndex, open_chroma
 from copilot.settings import Settings
+from copilot.watchers import Watchers
 
 log = logging.getLogger("copilot")
 
@@ -66,6 +67,7 @@ class Copilot:
         self.checker = Checker(ComplianceRules.load(settings.rules_dir / "compliance.yaml"))
         self.audit = AuditLog(settings.data_dir / "audit.sqlite3")
         self._calls: dict[str, _Call] = {}
+        self.watchers = Watchers()
         self._campaigns: dict[str, Campaign] = {}
         self._change_mark = -1
         self._exit = AsyncExitStack()
@@ -204,6 +206,18 @@ class Copilot:
             "code": code,
             "label": DISPOSITION_LABELS[code],
             "overridden": code != result["proposed"]["code"],
+        }
+
+    async def snapshot(self, call_id: str) -> dict[str, Any]:
+        """What a panel that starts watching needs to catch up: transcript, checklist, stage."""
+        state = (await self._graph.aget_state(_thread(call_id))).values or {}
+        return {
+            "type": "call.watching",
+            "call_id": call_id,
+            "turns": state.get("turns", []),
+            "checklist": state.get("checklist", []),
+            "stage": state.get("stage"),
+            "campaign": state.get("campaign"),
         }
 
     async def call_record(self, call_id: str) -> dict[str, Any] | None:

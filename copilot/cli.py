@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
 
+    demo = commands.add_parser("demo", help="stream a recorded call into a running server")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument("--token", help="an agent token when the server has tokens")
+    demo.add_argument("--pace", type=float, default=2.5, help="seconds between turns")
+    demo.add_argument("--wait", type=float, default=5.0, help="seconds to open the page first")
+
     kb = commands.add_parser("kb", help="knowledge base").add_subparsers(dest="kb", required=True)
     kb_import = kb.add_parser("import", help="import YAML answers and campaigns")
     kb_import.add_argument("path", type=Path)
@@ -70,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
+    if args.command == "demo":
+        from copilot.demo import stream
+
+        base = f"{args.host}:{args.port}"
+        asyncio.run(
+            stream(f"ws://{base}/v1/calls", f"http://{base}/", args.token, args.pace, args.wait)
+        )
+        return 0
     if args.command == "kb":
         if args.kb == "import":
             return _kb_import(settings, args.path, args.approve, args.by)

@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from copilot.app import Copilot
 from copilot.settings import Settings
 from server.auth import role_of
 from server.calls_ws import calls_endpoint
 from server.knowledge_api import routes as knowledge_routes
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+async def panel_page(request: Request) -> FileResponse:
+    """The agent's side panel (static files, no CDN: everything is served from here)."""
+    return FileResponse(STATIC / "index.html")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -52,6 +61,8 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
 
     return Starlette(
         routes=[
+            Route("/", panel_page),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route("/healthz", healthz),
             Route("/v1/calls/{call_id}", call_record),
             *knowledge_routes,

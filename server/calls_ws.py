@@ -7,6 +7,7 @@ message is read); 1011 only if the server itself fails.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -19,6 +20,7 @@ from server.protocol import (
     CallEnd,
     CallEvent,
     CallStart,
+    CallWatch,
     ClientMessage,
     DispositionConfirm,
     Feedback,
@@ -49,6 +51,7 @@ async def calls_endpoint(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        session.stop_watching()
         log.info("connection closed with %d open calls", len(session.calls))
 
 
@@ -59,6 +62,7 @@ class CallsSession:
         self.copilot = copilot
         self.websocket = websocket
         self.calls: set[str] = set()
+        self.watching: dict[str, tuple[asyncio.Queue[dict[str, Any]], asyncio.Task[None]]] = {}
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.websocket.send_text(json.dumps(message, ensure_ascii=False))
@@ -66,11 +70,32 @@ class CallsSession:
     async def handle_frame(self, frame: str | bytes | None) -> None:
         try:
             message = parse_frame(frame, self.copilot.settings.max_frame_bytes)
+            if isinstance(message, Transcript):  # panels show the words, interim ones too
+                self.copilot.watchers.publish(message.call_id, message.model_dump())
             replies = await self.dispatch(message)
         except ProtocolError as exc:
             replies = [exc.message()]
         for reply in replies:
             await self.send(reply)
+            if reply.get("call_id") and reply["type"] not in ("error", "call.watching"):
+                self.copilot.watchers.publish(reply["call_id"], reply)
+
+    async def watch(self, call_id: str) -> dict[str, Any]:
+        if call_id not in self.watching:
+            queue = self.copilot.watchers.subscribe(call_id)
+            task = asyncio.create_task(self._forward(queue))
+            self.watching[call_id] = (queue, task)
+        return await self.copilot.snapshot(call_id)
+
+    async def _forward(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            await self.send(await queue.get())
+
+    def stop_watching(self) -> None:
+        for call_id, (queue, task) in self.watching.items():
+            task.cancel()
+            self.copilot.watchers.unsubscribe(call_id, queue)
+        self.watching.clear()
 
     async def dispatch(self, message: ClientMessage) -> list[dict[str, Any]]:
         call_id = message.call_id
@@ -81,6 +106,8 @@ class CallsSession:
                 )
                 self.calls.add(call_id)
                 return replies
+            if isinstance(message, CallWatch):
+                return [await self.watch(call_id)]
             if isinstance(message, DispositionConfirm):
                 return [await self.copilot.confirm_disposition(call_id, message.code)]
             if isinstance(message, Feedback):

@@ -67,8 +67,15 @@ class DispositionConfirm(_Message):
     code: DispositionCode
 
 
+class CallWatch(_Message):
+    """v1 addition: follow a call's transcript and server messages without streaming it."""
+
+    type: Literal["call.watch"]
+    call_id: CallId
+
+
 ClientMessage = Annotated[
-    CallStart | Transcript | CallEnd | CallEvent | Feedback | DispositionConfirm,
+    CallStart | Transcript | CallEnd | CallEvent | Feedback | DispositionConfirm | CallWatch,
     Field(discriminator="type"),
 ]
 _PARSER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -79,6 +86,7 @@ KNOWN_TYPES = (
     "call.event",
     "feedback",
     "disposition.confirm",
+    "call.watch",
 )
 
 

@@ -1,0 +1,148 @@
+"""The side panel in headless Chromium (Debian's, driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import ServerProcess
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
+)
+XSS = '<img src=x onerror="window.__xss=1">你好'
+
+
+async def stream(url: str, call_id: str, turns: list[tuple[str, str]]) -> None:
+    async with websockets.connect(url) as ws:
+        await ws.send(
+            json.dumps({"type": "call.start", "call_id": call_id, "campaign": "ringback-box"})
+        )
+        for seq, (speaker, text) in enumerate(turns, start=1):
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "transcript",
+                        "call_id": call_id,
+                        "seq": seq,
+                        "speaker": speaker,
+                        "text": text[:4],
+                        "final": False,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "transcript",
+                        "call_id": call_id,
+                        "seq": seq,
+                        "speaker": speaker,
+                        "text": text,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            await asyncio.sleep(0.2)
+        await ws.send(json.dumps({"type": "call.end", "call_id": call_id}))
+        while json.loads(await ws.recv())["type"] != "disposition":
+            pass
+
+
+async def test_the_panel_follows_a_call(tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    server = ServerProcess(tmp_path).start()
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = await browser.new_page()
+            errors: list[str] = []
+            outside: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on(
+                "request",
+                lambda r: outside.append(r.url) if not r.url.startswith(server.http) else None,
+            )
+            await page.goto(f"{server.http}/?call=panel-1")
+            await expect(page.locator("#status")).to_contain_text("已连接")
+            await stream(
+                server.url,
+                "panel-1",
+                [
+                    ("agent", "您好，我是移动公司客户经理，请问您是机主吗？"),
+                    ("customer", XSS),
+                    ("customer", "你们怎么知道我电话的"),
+                    ("agent", "我们推出了主叫铃音盒，1元/月包月，给您介绍一下"),
+                ],
+            )
+            await expect(page.locator("#suggestion")).to_contain_text("随机抽取")
+            await expect(page.locator("#suggestion .source")).to_contain_text(
+                "kb-how-got-my-number"
+            )
+            await expect(page.locator("#checklist li")).to_have_count(6)
+            await expect(page.locator("#checklist li.done")).to_have_count(1)  # the fee
+            await expect(page.locator("#warnings li.high").first).to_contain_text("机主")
+            await expect(page.locator("#transcript")).to_contain_text(XSS)  # shown, not run
+            assert await page.evaluate("window.__xss") is None
+            await expect(page.locator("#disposition .code")).to_have_text("拒绝办理")
+            await page.locator("#disposition select").select_option("intent_declined")
+            await page.locator("#disposition button").click()
+            await expect(page.locator("#disposition")).to_contain_text("已确认：意向拒绝")
+            record = httpx.get(f"{server.http}/v1/calls/panel-1").json()
+            assert record["result"]["final"] == "intent_declined" and record["result"]["overridden"]
+
+            # A burst of 100 messages, then a server restart: the panel keeps up and resumes.
+            async with websockets.connect(server.url) as ws:
+                await ws.send(json.dumps({"type": "call.start", "call_id": "panel-2"}))
+                await page.goto(f"{server.http}/?call=panel-2")
+                await expect(page.locator("#status")).to_contain_text("已连接")
+                for i in range(100):
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "type": "transcript",
+                                "call_id": "panel-2",
+                                "seq": 1,
+                                "speaker": "customer",
+                                "text": "第" + str(i) + "个字",
+                                "final": False,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "transcript",
+                            "call_id": "panel-2",
+                            "seq": 1,
+                            "speaker": "customer",
+                            "text": "最后一句话",
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+                await expect(page.locator("#transcript li")).to_have_text(["客户：最后一句话"])
+            server.stop()
+            await expect(page.locator("#status")).to_contain_text("重连")
+            server.start()
+            await expect(page.locator("#status")).to_contain_text("已连接", timeout=30000)
+            await expect(page.locator("#transcript li")).to_have_text(["客户：最后一句话"])
+            await browser.close()
+        assert errors == []
+        assert outside == []  # no CDN, nothing from outside the server
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.stop()
