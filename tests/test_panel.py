@@ -146,3 +146,76 @@ async def test_the_panel_follows_a_call(tmp_path: Path) -> None:
     finally:
         if server.proc and server.proc.poll() is None:
             server.stop()
+
+
+async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None:
+    """Measured in the browser: from sending a customer's final chunk to the suggestion painted."""
+    import statistics
+    import time
+
+    from playwright.async_api import async_playwright
+
+    questions = [
+        "你们怎么知道我电话的",
+        "我在国外接你们电话收费吗",
+        "你工号多少",
+        "你们办公地点在哪",
+        "以后别给我打电话了",
+        "通话有录音吗",
+        "你们是不是10086啊",
+    ] * 3
+    server = ServerProcess(tmp_path).start()
+    try:
+        async with async_playwright() as p, websockets.connect(server.url) as ws:
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = await browser.new_page()
+            await page.goto(f"{server.http}/?call=lat-1")
+            await page.wait_for_function(
+                "document.querySelector('#status').textContent.includes('已连接')"
+            )
+            await ws.send(json.dumps({"type": "call.start", "call_id": "lat-1"}))
+            await ws.recv()
+            timings = []
+            for seq, text in enumerate(questions, start=1):
+                started = time.perf_counter()
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "transcript",
+                            "call_id": "lat-1",
+                            "seq": seq,
+                            "speaker": "customer",
+                            "text": text,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+                answered = False
+                while True:  # the streaming client gets the same replies the panel does
+                    try:
+                        reply = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                    except TimeoutError:
+                        break
+                    answered = answered or reply["type"] == "suggestion"
+                    if answered:
+                        break
+                if not answered:
+                    continue  # this question stayed quiet: nothing to paint
+                await page.wait_for_function(
+                    f"document.querySelector('#suggestion').dataset.inReplyTo === '{seq}'",
+                    polling="raf",
+                )
+                timings.append((time.perf_counter() - started) * 1e3)
+            await browser.close()
+    finally:
+        server.stop()
+    timings.sort()
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    print(
+        f"final chunk -> suggestion visible: p50 {statistics.median(timings):.1f} ms, "
+        f"p95 {p95:.1f} ms over {len(timings)}"
+    )
+    assert len(timings) >= len(questions) - 3  # the answers reached the page

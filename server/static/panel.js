@@ -103,7 +103,14 @@ function renderSuggestion(m) {
   const no = el("button", "不合适");
   no.onclick = () => send({ type: "feedback", call_id: state.callId, suggestion_id: m.suggestion_id, action: "rejected" });
   actions.append(copy, ok, no);
+  const edit = el("button", "修改后使用");
+  edit.onclick = () => {
+    const changed = prompt("修改后的说法", top.text);
+    if (changed) send({ type: "feedback", call_id: state.callId, suggestion_id: m.suggestion_id, action: "edited", text: changed });
+  };
+  actions.append(edit);
   box.className = "";
+  box.dataset.inReplyTo = String(m.in_reply_to);
   box.replaceChildren(text, source, actions);
   if (rest.length) {
     const more = el("details");
