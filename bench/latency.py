@@ -27,6 +27,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from copilot.evaluation.dataset import load_dialogues
+from copilot.frames import transcript
 from tests.conftest import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,18 +56,7 @@ async def one_call(
             else:
                 text, speaker = rng.choice(questions), "customer"
             started = time.perf_counter()
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "transcript",
-                        "call_id": call_id,
-                        "seq": seq,
-                        "speaker": speaker,
-                        "text": text,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            await ws.send(transcript(call_id, seq, speaker, text))
             if speaker == "customer":
                 latency = await suggestion_latency(ws, seq, started, timeout=pace * 0.45)
                 if latency is not None:

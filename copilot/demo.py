@@ -16,6 +16,7 @@ import websockets
 
 from copilot.evaluation.dataset import Dialogue, load_dialogues
 from copilot.evaluation.replay import interim_hypotheses
+from copilot.frames import frame, transcript
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "eval" / "datasets" / "calls.jsonl"
 DEMO_CALL = "call-001"  # 000 案例1: the graded bad marketing call, with its warnings
@@ -34,43 +35,18 @@ async def stream(url: str, panel: str, token: str | None, pace: float, wait: flo
     headers = {"Authorization": f"Bearer {token}"} if token else None
     async with websockets.connect(url, additional_headers=headers) as ws:
         await ws.send(
-            json.dumps(
-                {
-                    "type": "call.start",
-                    "call_id": call_id,
-                    "campaign": dialogue.campaign,
-                    "direction": dialogue.direction,
-                }
+            frame(
+                "call.start",
+                call_id=call_id,
+                campaign=dialogue.campaign,
+                direction=dialogue.direction,
             )
         )
         for seq, turn in enumerate(dialogue.turns, start=1):
             for partial in interim_hypotheses(turn.text):
-                await ws.send(
-                    json.dumps(
-                        {
-                            "type": "transcript",
-                            "call_id": call_id,
-                            "seq": seq,
-                            "speaker": turn.speaker,
-                            "text": partial,
-                            "final": False,
-                        },
-                        ensure_ascii=False,
-                    )
-                )
+                await ws.send(transcript(call_id, seq, turn.speaker, partial, final=False))
                 await asyncio.sleep(pace / 4)
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "transcript",
-                        "call_id": call_id,
-                        "seq": seq,
-                        "speaker": turn.speaker,
-                        "text": turn.text,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            await ws.send(transcript(call_id, seq, turn.speaker, turn.text))
             print(f"{seq:2} {turn.speaker}: {turn.text}", flush=True)
             await asyncio.sleep(pace)
         await ws.send(json.dumps({"type": "call.end", "call_id": call_id, "reason": "hangup"}))

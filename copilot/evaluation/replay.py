@@ -11,6 +11,7 @@ from typing import Any
 
 from copilot.app import Copilot
 from copilot.evaluation.dataset import Dialogue
+from copilot.frames import frame, transcript
 
 
 @dataclass
@@ -86,13 +87,11 @@ async def replay_over_websocket(
         result = DialogueResult(dialogue)
         async with semaphore, websockets.connect(url, additional_headers=headers) as ws:
             await ws.send(
-                json.dumps(
-                    {
-                        "type": "call.start",
-                        "call_id": call_id,
-                        "campaign": dialogue.campaign,
-                        "direction": dialogue.direction,
-                    }
+                frame(
+                    "call.start",
+                    call_id=call_id,
+                    campaign=dialogue.campaign,
+                    direction=dialogue.direction,
                 )
             )
             await ws.send(json.dumps({"type": "replay.marker", "call_id": call_id}))
@@ -101,33 +100,9 @@ async def replay_over_websocket(
             ]
             for seq, turn in enumerate(dialogue.turns, start=1):
                 for partial in interim_hypotheses(turn.text) if interim else []:
-                    await ws.send(
-                        json.dumps(
-                            {
-                                "type": "transcript",
-                                "call_id": call_id,
-                                "seq": seq,
-                                "speaker": turn.speaker,
-                                "text": partial,
-                                "final": False,
-                            },
-                            ensure_ascii=False,
-                        )
-                    )
+                    await ws.send(transcript(call_id, seq, turn.speaker, partial, final=False))
                 started = time.perf_counter()
-                await ws.send(
-                    json.dumps(
-                        {
-                            "type": "transcript",
-                            "call_id": call_id,
-                            "seq": seq,
-                            "speaker": turn.speaker,
-                            "text": turn.text,
-                            "final": True,
-                        },
-                        ensure_ascii=False,
-                    )
-                )
+                await ws.send(transcript(call_id, seq, turn.speaker, turn.text))
                 # The server handles a connection's frames in order, so the error answering an
                 # unknown marker message tells us every reply to this turn has arrived.
                 await ws.send(json.dumps({"type": "replay.marker", "call_id": call_id}))
