@@ -315,3 +315,30 @@ def test_open_server_refuses_a_public_address(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 2 and "COPILOT_TOKENS" in run.stderr
+
+
+def test_the_demo_streams_a_recorded_call(server: ServerProcess) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copilot.cli",
+            "demo",
+            "--port",
+            str(server.port),
+            "--pace",
+            "0",
+            "--wait",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"http://127.0.0.1:{server.port}/?call=demo-" in run.stdout
+    assert "call ended" in run.stdout
