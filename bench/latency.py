@@ -75,7 +75,7 @@ async def suggestion_latency(ws, seq: int, started: float, timeout: float) -> fl
             reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
         except TimeoutError:
             return None  # no suggestion for this turn (below the threshold)
-        if reply.get("type") == "suggestion" and reply.get("in_reply_to") == seq:
+        if reply.get("kind") == "answer" and reply.get("in_reply_to") == seq:
             return (time.perf_counter() - started) * 1e3
     return None
 

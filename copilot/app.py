@@ -281,6 +281,8 @@ def _outputs(state: dict[str, Any]) -> list[dict[str, Any]]:
     messages.extend(state.get("warnings") or [])
     if state.get("checklist_update"):
         messages.append(state["checklist_update"])
+    if state.get("next_step_update"):
+        messages.append(state["next_step_update"])
     if state.get("disposition"):
         messages.append(state["disposition"])
     return messages

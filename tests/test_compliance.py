@@ -106,6 +106,8 @@ async def test_a_model_call_raises_nothing_and_ticks_the_checklist(copilot: Copi
     assert all(item["done"] for item in checklists[-1]["items"])
     assert len(checklists) > 2  # sent as items change, not once
     assert messages[-1]["code"] == "marketing_success"
+    steps = [m["items"][0]["code"] for m in messages if m.get("kind") == "next_step"]
+    assert steps == ["identity_check", "verification_purpose"]  # guidance in call order
 
 
 async def test_situations_raise_their_own_codes(copilot: Copilot) -> None:

@@ -87,6 +87,7 @@ async def test_the_panel_follows_a_call(tmp_path: Path) -> None:
                     ("agent", "我们推出了主叫铃音盒，1元/月包月，给您介绍一下"),
                 ],
             )
+            await expect(page.locator("#next-step")).to_contain_text("身份证")  # confirm the holder
             await expect(page.locator("#suggestion")).to_contain_text("随机抽取")
             await expect(page.locator("#suggestion .source")).to_contain_text(
                 "kb-how-got-my-number"

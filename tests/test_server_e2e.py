@@ -53,6 +53,10 @@ async def test_a_call_streams_suggestions_and_ends_with_a_disposition(
         )
         assert await recv(ws) == {"type": "call.started", "call_id": "e-1"}
         assert (await recv(ws))["type"] == "checklist"
+        next_step = await recv(ws)
+        assert (
+            next_step["kind"] == "next_step" and next_step["items"][0]["code"] == "identity_check"
+        )
         await send(
             ws,
             {

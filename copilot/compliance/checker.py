@@ -171,6 +171,33 @@ class Checker:
             if code in done_at
         ]
 
+    def next_step(self, facts: dict[str, int], campaign: Campaign | None) -> str | None:
+        """The required step the agent should take next, in the order of a compliant call:
+        confirm the holder, disclose what the offer needs once it is presented, state the
+        verification purpose once the customer agreed, confirm the sale once it succeeded."""
+        if campaign is None or any(f in facts for f in EXEMPT):
+            return None
+        required = campaign.required_disclosures
+        if "identity_check" in required and "identity_confirmed" not in facts:
+            return "identity_check"
+        if "presented" in facts or "offer" in facts:
+            for item in self._undisclosed(campaign, facts):
+                return item
+        if (
+            "consent" in facts
+            and "verification_purpose" in required
+            and "verification_purpose" not in facts
+            and not any(f in facts for f in (*SALE_DONE, "econtract_sent"))
+        ):
+            return "verification_purpose"
+        if (
+            any(f in facts for f in SALE_DONE)
+            and "final_confirmation" in required
+            and "final_confirmed" not in facts
+        ):
+            return "final_confirmation"
+        return None
+
     def _undisclosed(self, campaign: Campaign, facts: dict[str, int]) -> list[str]:
         required = set(campaign.required_disclosures)
         if campaign.product is not None and campaign.product.trial is not None:

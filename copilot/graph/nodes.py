@@ -26,6 +26,7 @@ async def ingest(state: CallState) -> dict[str, Any]:
         "disposition": None,
         "turn_facts": [],
         "checklist_update": None,
+        "next_step_update": None,
     }
     event = state["event"]
     if event["kind"] != "turn":
@@ -142,6 +143,11 @@ async def check(state: CallState, runtime: Runtime[CallContext]) -> dict[str, An
         facts = {**finding.facts, **facts}
         update["facts"] = finding.facts
         update.update(_warnings(state, finding.warnings))
+    step = ctx.checker.next_step(facts, ctx.campaign)
+    if step != state.get("next_step"):
+        update["next_step"] = step
+        if step is not None:
+            update["next_step_update"] = _next_step_message(state, step, ctx)
     checklist = ctx.checker.checklist(facts, ctx.campaign)
     if checklist != (state.get("checklist") or []):
         update["checklist"] = checklist
@@ -163,6 +169,33 @@ async def check_end(state: CallState, runtime: Runtime[CallContext]) -> dict[str
         raised=set(state.get("raised") or []),
     )
     return _warnings(state, warnings)
+
+
+def _next_step_message(state: CallState, step: str, ctx: CallContext) -> dict[str, Any]:
+    """Script guidance in approved words: the campaign's product facts or the rules' seed hint."""
+    seq = state.get("last_seq", 0)
+    rule = ctx.checker.rules.spec.warnings[step]  # type: ignore[index]
+    from_campaign = bool(rule.hint_from and ctx.campaign and ctx.campaign.product)
+    source = (
+        {"id": ctx.campaign.id, "field": rule.hint_from}  # type: ignore[union-attr]
+        if from_campaign
+        else {"id": f"rules:{step}", "seed": rule.hint_source}
+    )
+    return {
+        "type": "suggestion",
+        "call_id": state["call_id"],
+        "in_reply_to": seq,
+        "suggestion_id": f"s-{state['call_id']}-{seq}-next",
+        "kind": "next_step",
+        "items": [
+            {
+                "text": ctx.checker.rules.hint(step, ctx.campaign),
+                "source": source,
+                "code": step,
+                "score": 1.0,
+            }
+        ],
+    }
 
 
 def _warnings(state: CallState, warnings: list[dict[str, Any]]) -> dict[str, Any]:

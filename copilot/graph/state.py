@@ -50,12 +50,15 @@ class CallState(TypedDict):
     stage: Stage
     #: the disclosure checklist as last sent to the client
     checklist: list[dict[str, Any]]
+    #: the required step last suggested to the agent (a warning code), or None
+    next_step: str | None
     # ---- outputs of the current run (reset by ingest) ----
     duplicate: bool
     quiet: bool
     #: cues this run's turn matched (facts keeps only the first time each was heard)
     turn_facts: list[str]
     checklist_update: dict[str, Any] | None
+    next_step_update: dict[str, Any] | None
     candidates: list[dict[str, Any]]
     suggestion: dict[str, Any] | None
     warnings: list[dict[str, Any]]

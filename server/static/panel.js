@@ -66,7 +66,13 @@ function handle(m) {
       if (!known || !known.final) state.turns.set(m.seq, m);
       break;
     }
-    case "suggestion": if (m.kind === "answer") renderSuggestion(m); break;
+    case "suggestion":
+      if (m.kind === "answer") renderSuggestion(m);
+      else if (m.kind === "next_step") {
+        state.nextStep = m.items[0].code;
+        $("next-step").textContent = "下一步：" + m.items[0].text;
+      }
+      break;
     case "checklist": renderChecklist(m.items); break;
     case "warning": renderWarning(m); break;
     case "disposition": renderDisposition(m); break;
@@ -121,6 +127,10 @@ function renderSuggestion(m) {
 }
 
 function renderChecklist(items) {
+  if (items.some((i) => i.code === state.nextStep && i.done)) {  // that step is done now
+    state.nextStep = null;
+    $("next-step").textContent = "";
+  }
   $("checklist").replaceChildren(...items.map((i) =>
     el("li", LABELS[i.code] || i.code, i.done ? "done" : "todo")));
 }
