@@ -346,3 +346,41 @@ def test_the_demo_streams_a_recorded_call(server: ServerProcess) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"http://127.0.0.1:{server.port}/?call=demo-" in run.stdout
     assert "call ended" in run.stdout
+
+
+def test_eval_replay_over_the_websocket_with_interim_chunks(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    datasets = Path(__file__).resolve().parent.parent / "eval" / "datasets"
+    lines = (datasets / "calls.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(lines[:4]), encoding="utf-8")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copilot.cli",
+            "eval",
+            "replay",
+            str(small),
+            "--url",
+            server.url,
+            "--interim",
+            "--concurrency",
+            "2",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["disposition_total"] == 4
+    assert report["latency_ms"]["call_end"]["n"] == 4
+    assert report["disposition_accuracy"] is not None
