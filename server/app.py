@@ -27,6 +27,11 @@ async def panel_page(request: Request) -> FileResponse:
     return FileResponse(STATIC / "index.html")
 
 
+async def editor_page(request: Request) -> FileResponse:
+    """The knowledge editors' page (same static approach as the panel)."""
+    return FileResponse(STATIC / "editor.html")
+
+
 async def healthz(request: Request) -> JSONResponse:
     copilot: Copilot = request.app.state.copilot
     return JSONResponse({"status": "ok", "answers": copilot.retriever.entry_count})
@@ -62,6 +67,7 @@ def create_app(settings: Settings, on_ready: Callable[[], None] | None = None) -
     return Starlette(
         routes=[
             Route("/", panel_page),
+            Route("/editor", editor_page),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route("/healthz", healthz),
             Route("/v1/calls/{call_id}", call_record),

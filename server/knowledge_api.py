@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -81,15 +82,34 @@ def _validate(model: type[Answer] | type[Campaign], data: dict[str, Any]) -> Ans
         raise ApiError(422, "invalid", problems) from None
 
 
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:元|块)")
+
+
 def _gates(copilot: Copilot, doc: Answer | Campaign) -> list[dict[str, Any]]:
-    """Refuse wording the norms forbid; flag phrasings that already find another entry."""
-    if not isinstance(doc, Answer):
+    """Refuse wording the norms forbid or a fee the product's tiers contradict; flag phrasings
+    that already find another entry."""
+    if isinstance(doc, Campaign):
+        product = doc.product
+        if product and product.fee and product.tiers:
+            tiers = {a for tier in product.tiers for a in _AMOUNT.findall(tier)}
+            stray = [a for a in _AMOUNT.findall(product.fee) if a not in tiers]
+            if stray:
+                raise ApiError(
+                    422,
+                    "fee_mismatch",
+                    f"product.fee: {', '.join(stray)}元 is not a price of any tier "
+                    f"({'; '.join(product.tiers)})",
+                )
         return []
     for pattern, rule in copilot.checker.rules.forbidden:
         if pattern.search(plain(doc.answer)):
             raise ApiError(
                 422, "forbidden_phrase", f"answer: contains forbidden wording ({rule.source})"
             )
+    return _conflicts(copilot, doc)
+
+
+def _conflicts(copilot: Copilot, doc: Answer) -> list[dict[str, Any]]:
     conflicts = []
     for question in doc.questions:
         for hit in copilot.retriever.search(
@@ -117,6 +137,31 @@ def _entry_json(versions: list[Version]) -> dict[str, Any]:
         "approved": approved[-1].as_dict() if approved and latest.status != "retired" else None,
         "drafts": [d.as_dict() for d in drafts],
     }
+
+
+async def preview(request: Request) -> JSONResponse:
+    """For each phrasing of an entry being edited: what the live index answers with today."""
+    actor(request)
+    copilot: Copilot = request.app.state.copilot
+    body = await _body(request)
+    questions = [q for q in body.get("questions", []) if isinstance(q, str) and q.strip()]
+    direction = (
+        body.get("direction") if body.get("direction") in ("inbound", "outbound") else "outbound"
+    )
+    rows = []
+    for question in questions:
+        hits = copilot.retriever.search(question, direction, limit=1)
+        top = hits[0] if hits else None
+        rows.append(
+            {
+                "question": question,
+                "entry": top.answer.id if top else None,
+                "score": round(top.score, 3) if top else None,
+                "answered": bool(top and top.score >= copilot.settings.answer_threshold),
+                "this_entry": bool(top and top.answer.id == body.get("id")),
+            }
+        )
+    return JSONResponse({"items": rows})
 
 
 async def list_entries(request: Request) -> JSONResponse:
@@ -234,6 +279,7 @@ def _guard(handler):
 
 _BASE = "/v1/knowledge/{kinds:str}"
 routes = [
+    Route("/v1/knowledge/answers/preview", _guard(preview), methods=["POST"]),
     Route(_BASE, _guard(list_entries), methods=["GET"]),
     Route(_BASE, _guard(create_entry), methods=["POST"]),
     Route(_BASE + "/{id}", _guard(get_entry), methods=["GET"]),

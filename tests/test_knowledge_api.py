@@ -202,3 +202,79 @@ async def test_concurrent_editors_lose_no_version(kb_server: ServerProcess) -> N
         history = (await http.get(f"{base}/kb-busy-entry/history", headers=auth("agent"))).json()
     assert sorted(versions) == list(range(2, 22))
     assert [v["version"] for v in history["versions"]] == list(range(1, 22))
+
+
+async def test_a_fee_that_contradicts_the_tiers_is_refused(kb_server: ServerProcess) -> None:
+    campaign = {
+        "id": "test-pack",
+        "name": "测试包",
+        "type": "marketing",
+        "product": {
+            "name": "测试包",
+            "tiers": ["5元/月（30M）", "10元/月（70M）"],
+            "fee": "8元/月，按月收取",
+        },
+        "required_disclosures": ["fee_disclosure"],
+    }
+    async with httpx.AsyncClient() as http:
+        bad = await http.post(
+            f"{kb_server.http}/v1/knowledge/campaigns", json=campaign, headers=auth("editor")
+        )
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "fee_mismatch"
+        good = {**campaign, "product": {**campaign["product"], "fee": "5元/月或10元/月"}}
+        assert (
+            await http.post(
+                f"{kb_server.http}/v1/knowledge/campaigns", json=good, headers=auth("editor")
+            )
+        ).status_code == 201
+
+
+async def test_the_editor_page_in_chromium(kb_server: ServerProcess) -> None:
+    import shutil
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{kb_server.http}/editor?token=t-ed")
+        await page.click("#new")
+        await page.fill("#f-id", "kb-test-roaming-data")
+        await page.fill("#f-title", "客户问出国流量怎么收费")
+        await page.fill(
+            "#f-questions", "出国了流量怎么算钱\n国外上网贵不贵\n我去日本用流量要多少钱"
+        )
+        await page.fill(
+            "#f-answer", "您好，国际及港澳台漫游流量按当地资费标准收取，具体可拨打10086咨询。"
+        )
+        await page.fill("#f-source", "test")
+        await page.click("#preview")
+        await expect(page.locator("#preview-table tr")).to_have_count(3)
+        await page.click("#entry button[type=submit]")
+        await expect(page.locator("#message")).to_contain_text("已保存草稿 v1")
+        await expect(page.locator("#drafts")).to_contain_text("kb-test-roaming-data")
+        await page.click("#approve")  # an editor may not approve
+        await expect(page.locator("#message")).to_contain_text("forbidden")
+        await page.fill("#token", "t-ap")
+        await page.click("#approve")
+        await expect(page.locator("#message")).to_contain_text("已审批")
+        await page.click("#history")
+        await expect(page.locator("#history-list li")).to_have_count(1)
+        await expect(page.locator("#history-list")).to_contain_text("approved")
+        await browser.close()
+    assert errors == []
+    async with httpx.AsyncClient() as http:
+        entry = (
+            await http.get(
+                f"{kb_server.http}/v1/knowledge/answers/kb-test-roaming-data", headers=auth("agent")
+            )
+        ).json()
+    assert entry["approved"]["version"] == 1
