@@ -195,8 +195,8 @@ class Copilot:
         if result is None:
             raise CallError("unknown_call", f"no ended call {call_id!r} to confirm")
         state = (await self._graph.aget_state(_thread(call_id))).values
-        campaign = self.store.live_campaign(state["campaign"]) if state.get("campaign") else None
-        allowed = DISPOSITIONS_BY_CAMPAIGN_TYPE[campaign.doc.type if campaign else None]
+        campaign = self._campaigns.get(state.get("campaign") or "")
+        allowed = DISPOSITIONS_BY_CAMPAIGN_TYPE[campaign.type if campaign else None]
         if code not in allowed:
             raise CallError("bad_request", f"{code} does not apply to this call's campaign type")
         await self.audit.confirm(call_id, code)

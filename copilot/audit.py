@@ -43,13 +43,6 @@ class AuditLog:
     ) -> None:
         await asyncio.to_thread(self._insert, call_id, suggestion_id, action, text)
 
-    def feedback_for(self, call_id: str) -> list[tuple[str, str, str | None]]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT suggestion_id, action, text FROM feedback WHERE call_id = ? ORDER BY rowid",
-                (call_id,),
-            ).fetchall()
-
     async def call_ended(
         self, call_id: str, disposition: dict[str, Any], warnings: list[str]
     ) -> None:

@@ -164,6 +164,15 @@ async def preview(request: Request) -> JSONResponse:
     return JSONResponse({"items": rows})
 
 
+def _existing_versions(request: Request) -> list[Version]:
+    kind, _ = _kind(request)
+    copilot: Copilot = request.app.state.copilot
+    versions = copilot.store.versions(kind, request.path_params["id"])
+    if not versions:
+        raise ApiError(404, "not_found", "no such entry")
+    return versions
+
+
 async def list_entries(request: Request) -> JSONResponse:
     actor(request)
     kind, _ = _kind(request)
@@ -176,11 +185,7 @@ async def list_entries(request: Request) -> JSONResponse:
 
 async def get_entry(request: Request) -> JSONResponse:
     actor(request)
-    kind, _ = _kind(request)
-    copilot: Copilot = request.app.state.copilot
-    versions = copilot.store.versions(kind, request.path_params["id"])
-    if not versions:
-        raise ApiError(404, "not_found", "no such entry")
+    versions = _existing_versions(request)
     return JSONResponse(_entry_json(versions))
 
 
@@ -242,11 +247,7 @@ async def rollback_entry(request: Request) -> JSONResponse:
 
 async def entry_history(request: Request) -> JSONResponse:
     actor(request)
-    kind, _ = _kind(request)
-    copilot: Copilot = request.app.state.copilot
-    versions = copilot.store.versions(kind, request.path_params["id"])
-    if not versions:
-        raise ApiError(404, "not_found", "no such entry")
+    versions = _existing_versions(request)
     history = []
     previous: dict[str, Any] | None = None
     for v in versions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Literal
@@ -73,11 +74,10 @@ class ComplianceRules:
 
     def disclosure_patterns(self, campaign: Campaign, item: Disclosure) -> list[re.Pattern[str]]:
         """All groups must match one turn for `item` to count as said (campaign cues first)."""
-        cached = self._campaign_cues.setdefault(f"{campaign.id}@{id(campaign)}", {})
-        if item not in cached:
-            groups = campaign.disclosure_cues.get(item)
-            cached[item] = [_any(g) for g in groups] if groups else self._defaults.get(item, [])
-        return cached[item]
+        groups = campaign.disclosure_cues.get(item)
+        if not groups:
+            return self._defaults.get(item, [])
+        return [_any_cached(tuple(group)) for group in groups]
 
     def hint(self, code: str, campaign: Campaign | None) -> str | None:
         text = self.spec.warnings[code]  # type: ignore[index]
@@ -86,6 +86,13 @@ class ComplianceRules:
             if fact is not None:
                 return fact if isinstance(fact, str) else f"{fact.ends}；{fact.after}"
         return text.hint
+
+
+@functools.lru_cache(maxsize=1024)
+def _any_cached(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """Campaign cues compiled once per distinct phrase group, whichever campaign object (each
+    knowledge refresh makes new ones) asks for them."""
+    return _any(list(phrases))
 
 
 def _any(phrases: list[str]) -> re.Pattern[str]:

@@ -31,7 +31,7 @@ def print_report(report: Report, title: str, console: Console | None = None) -> 
             f"latency {kind} p50/p95/max ms", f"{p['p50']:.1f} / {p['p95']:.1f} / {p['max']:.1f}"
         )
     console.print(table)
-    misses = [m for m in report.misses][:30]
+    misses = report.misses[:30]
     if misses:
         detail = Table(title=f"misses (first {len(misses)} of {len(report.misses)})")
         for column in ("dialogue", "turn", "kind", "expected", "got"):

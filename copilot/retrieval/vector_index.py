@@ -70,9 +70,6 @@ class VectorIndex:
         self._collection.delete(where={"entry_id": entry_id})
         self._versions.pop(entry_id, None)
 
-    def count(self) -> int:
-        return self._collection.count()
-
     def search(self, vector: np.ndarray, n: int = 20) -> list[DenseHit]:
         """Nearest phrasings, best first (cosine similarity, one hit per phrasing).
 
