@@ -4,12 +4,14 @@ and a real server process for end-to-end tests."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +20,30 @@ from copilot.app import Copilot
 from copilot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Debian's Chromium, driven by Playwright: never a downloaded browser build.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
+)
+
+
+def run_copilot(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The `copilot` command as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "copilot.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+async def launch_chromium(playwright: Any) -> Any:
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
 
 
 @pytest.fixture(scope="session")

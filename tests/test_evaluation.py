@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from copilot.app import Copilot
 from copilot.evaluation.compare import compare
@@ -16,9 +11,9 @@ from copilot.evaluation.dataset import load_dialogues
 from copilot.evaluation.html import render
 from copilot.evaluation.metrics import score
 from copilot.evaluation.replay import interim_hypotheses, replay_in_process
+from tests.conftest import launch_chromium, needs_chromium, run_copilot
 
 DATASETS = Path(__file__).resolve().parent.parent / "eval" / "datasets"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 async def report_for(copilot: Copilot) -> dict:
@@ -29,21 +24,17 @@ async def report_for(copilot: Copilot) -> dict:
     return score(await replay_in_process(copilot, dialogues, run_id="html")).as_dict()
 
 
+@needs_chromium
 async def test_html_report_opens_in_chromium_without_errors_or_network(
     copilot: Copilot, tmp_path: Path
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     from playwright.async_api import async_playwright
 
     page_file = tmp_path / "report.html"
     page_file.write_text(render(await report_for(copilot), "测试报告 <script>"), encoding="utf-8")
     requests, errors = [], []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = await launch_chromium(p)
         page = await browser.new_page()
         page.on("request", lambda r: requests.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -82,11 +73,7 @@ def test_eval_compare_command_exits_non_zero_on_regression(tmp_path: Path) -> No
     b.write_text(json.dumps({"answer_turns": 1, "hit1": 0.7, "hit3": 1.0, "mrr": 0.8}))
 
     def run(x: Path, y: Path) -> int:
-        return subprocess.run(
-            [sys.executable, "-m", "copilot.cli", "eval", "compare", str(x), str(y)],
-            capture_output=True,
-            check=False,
-        ).returncode
+        return run_copilot("eval", "compare", str(x), str(y)).returncode
 
     assert run(a, b) == 1
     assert run(b, a) == 0
@@ -102,24 +89,16 @@ def test_replay_command_writes_json_and_html(tmp_path: Path) -> None:
     small = tmp_path / "small.jsonl"
     lines = (DATASETS / "calls.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     small.write_text("".join(lines[:3]), encoding="utf-8")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copilot.cli",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "eval",
-            "replay",
-            str(small),
-            "--json",
-            str(tmp_path / "r.json"),
-            "--html",
-            str(tmp_path / "r.html"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    run = run_copilot(
+        "--data-dir",
+        str(tmp_path / "d"),
+        "eval",
+        "replay",
+        str(small),
+        "--json",
+        str(tmp_path / "r.json"),
+        "--html",
+        str(tmp_path / "r.html"),
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-2000:]

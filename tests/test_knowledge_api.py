@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, launch_chromium, needs_chromium
 
 TOKENS = {"agent": "t-agent", "editor": "t-ed", "editor2": "t-ed2", "approver": "t-ap"}
 ENV = {"COPILOT_TOKENS": "agent:t-agent,editor:t-ed,editor:t-ed2,approver:t-ap"}
@@ -229,19 +229,12 @@ async def test_a_fee_that_contradicts_the_tiers_is_refused(kb_server: ServerProc
         ).status_code == 201
 
 
+@needs_chromium
 async def test_the_editor_page_in_chromium(kb_server: ServerProcess) -> None:
-    import shutil
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = await launch_chromium(p)
         page = await browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

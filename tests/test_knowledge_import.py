@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from copilot.knowledge.loader import load_path
 from copilot.knowledge.store import SqliteKnowledgeStore
 from copilot.settings import BUNDLED_KNOWLEDGE
+from tests.conftest import run_copilot
 
 GOOD = """\
 kind: answer
@@ -113,35 +112,15 @@ def test_store_serves_only_the_latest_approved_version(tmp_path: Path) -> None:
 def test_kb_import_command(tmp_path: Path) -> None:
     data = tmp_path / "data"
     good = _write(tmp_path, GOOD)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copilot.cli",
-            "--data-dir",
-            str(data),
-            "kb",
-            "import",
-            str(good),
-            "--approve",
-            "--by",
-            "alice",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    run = run_copilot(
+        "--data-dir", str(data), "kb", "import", str(good), "--approve", "--by", "alice"
     )
     assert run.returncode == 0, run.stderr
     assert "2 created" in run.stdout
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "bad.yaml").write_text(BAD, encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "copilot.cli", "--data-dir", str(data), "kb", "import", str(bad)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = run_copilot("--data-dir", str(data), "kb", "import", str(bad))
     assert run.returncode == 1
     assert "bad.yaml: #2 Bad_Id: id:" in run.stderr
     store = SqliteKnowledgeStore(data / "knowledge.sqlite3")
@@ -158,13 +137,8 @@ def _write(folder: Path, text: str) -> Path:
 def test_export_then_import_changes_nothing(tmp_path: Path) -> None:
     data, out = tmp_path / "data", tmp_path / "exported"
 
-    def kb(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "copilot.cli", "--data-dir", str(data), "kb", *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    def kb(*args: str):
+        return run_copilot("--data-dir", str(data), "kb", *args)
 
     assert (
         kb("import", str(BUNDLED_KNOWLEDGE / "campaigns"), "--approve", "--by", "a").returncode == 0

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import httpx
-import pytest
 import websockets
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, launch_chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
-)
+pytestmark = needs_chromium
 XSS = '<img src=x onerror="window.__xss=1">你好'
 
 
@@ -63,10 +58,7 @@ async def test_the_panel_follows_a_call(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path).start()
     try:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+            browser = await launch_chromium(p)
             page = await browser.new_page()
             errors: list[str] = []
             outside: list[str] = []
@@ -168,10 +160,7 @@ async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None
     server = ServerProcess(tmp_path).start()
     try:
         async with async_playwright() as p, websockets.connect(server.url) as ws:
-            browser = await p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+            browser = await launch_chromium(p)
             page = await browser.new_page()
             await page.goto(f"{server.http}/?call=lat-1")
             await page.wait_for_function(

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, run_copilot
 
 
 async def send(ws: Any, message: dict[str, Any]) -> None:
@@ -299,50 +299,12 @@ async def test_a_server_restart_mid_call_continues_the_call(tmp_path: Path) -> N
 
 
 def test_open_server_refuses_a_public_address(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copilot.cli",
-            "--data-dir",
-            str(tmp_path),
-            "serve",
-            "--host",
-            "0.0.0.0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = run_copilot("--data-dir", str(tmp_path), "serve", "--host", "0.0.0.0", timeout=60)
     assert run.returncode == 2 and "COPILOT_TOKENS" in run.stderr
 
 
 def test_the_demo_streams_a_recorded_call(server: ServerProcess) -> None:
-    import subprocess
-    import sys
-
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copilot.cli",
-            "demo",
-            "--port",
-            str(server.port),
-            "--pace",
-            "0",
-            "--wait",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_copilot("demo", "--port", str(server.port), "--pace", "0", "--wait", "0", timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"http://127.0.0.1:{server.port}/?call=demo-" in run.stdout
     assert "call ended" in run.stdout
@@ -351,33 +313,22 @@ def test_the_demo_streams_a_recorded_call(server: ServerProcess) -> None:
 def test_eval_replay_over_the_websocket_with_interim_chunks(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    import subprocess
-    import sys
-
     datasets = Path(__file__).resolve().parent.parent / "eval" / "datasets"
     lines = (datasets / "calls.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     small = tmp_path / "small.jsonl"
     small.write_text("".join(lines[:4]), encoding="utf-8")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copilot.cli",
-            "eval",
-            "replay",
-            str(small),
-            "--url",
-            server.url,
-            "--interim",
-            "--concurrency",
-            "2",
-            "--json",
-            str(tmp_path / "r.json"),
-        ],
-        capture_output=True,
-        text=True,
+    run = run_copilot(
+        "eval",
+        "replay",
+        str(small),
+        "--url",
+        server.url,
+        "--interim",
+        "--concurrency",
+        "2",
+        "--json",
+        str(tmp_path / "r.json"),
         timeout=300,
-        check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text())
