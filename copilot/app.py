@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -26,6 +27,7 @@ from copilot.graph.context import CallContext
 from copilot.knowledge.loader import load_path
 from copilot.knowledge.models import Campaign
 from copilot.knowledge.store import SqliteKnowledgeStore
+from copilot.llm.service import LLMService
 from copilot.retrieval.embedding import load_embedder
 from copilot.retrieval.retriever import Retriever
 from copilot.retrieval.text import Tokenizer
@@ -46,10 +48,17 @@ class CallError(Exception):
         self.code = code
 
 
+#: Where messages produced after a run returned (the LLM's phase two) are sent.
+Deliver = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
 @dataclass
 class _Call:
     campaign_id: str | None
     lock: asyncio.Lock
+    #: LLM work beside the call: cancelled when it is no longer wanted, awaited by `settle`.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    rephrasing: asyncio.Task[None] | None = None
 
 
 class Copilot:
@@ -66,6 +75,13 @@ class Copilot:
         self.cues = CueBook.load(settings.rules_dir / "turn_cues.yaml")
         self.checker = Checker(ComplianceRules.load(settings.rules_dir / "compliance.yaml"))
         self.audit = AuditLog(settings.data_dir / "audit.sqlite3")
+        self.llm = (
+            LLMService.connect(
+                settings.llm, settings.rules_dir, [p for p, _ in self.checker.rules.forbidden]
+            )
+            if settings.llm
+            else None
+        )
         self._calls: dict[str, _Call] = {}
         self.watchers = Watchers()
         self._campaigns: dict[str, Campaign] = {}
@@ -87,6 +103,11 @@ class Copilot:
         return self
 
     async def close(self) -> None:
+        for call in self._calls.values():
+            for task in call.background:
+                task.cancel()
+        if self.llm:
+            await self.llm.close()
         await self._exit.aclose()
         self.store.close()
         self.audit.close()
@@ -173,21 +194,116 @@ class Copilot:
     def is_open(self, call_id: str) -> bool:
         return call_id in self._calls
 
-    async def turn(self, call_id: str, seq: int, speaker: str, text: str) -> list[dict[str, Any]]:
+    async def turn(
+        self,
+        call_id: str,
+        seq: int,
+        speaker: str,
+        text: str,
+        deliver: Deliver | None = None,
+    ) -> list[dict[str, Any]]:
+        """Phase one, returned at once: what retrieval and the rules say. With an LLM and a
+        `deliver`, phase two follows through it: the rephrased answer, judged disclosures."""
         state = await self._run(
             call_id,
             {"event": {"kind": "turn", "turn": {"seq": seq, "speaker": speaker, "text": text}}},
         )
+        if self.llm and deliver and not state.get("duplicate"):
+            self._follow_up(call_id, state, speaker, text, deliver)
         return _outputs(state)
+
+    def _follow_up(
+        self, call_id: str, state: dict[str, Any], speaker: str, text: str, deliver: Deliver
+    ) -> None:
+        call = self._calls[call_id]
+        campaign = self._campaign_of(call)
+        if speaker == "customer" and call.rephrasing is not None:
+            call.rephrasing.cancel()  # the customer spoke again: that rephrasing is stale
+        if state.get("suggestion"):
+            call.rephrasing = self._beside(
+                call, self._rephrase(state["suggestion"], text, campaign, deliver)
+            )
+        if speaker == "agent" and campaign is not None:
+            seq = state["event"]["turn"]["seq"]
+            for item in self.checker.unsure(text, state.get("facts", {}), campaign):
+                self._beside(call, self._judge_disclosure(call_id, item, seq, text, deliver))
+
+    async def _rephrase(
+        self, suggestion: dict[str, Any], text: str, campaign: Campaign | None, deliver: Deliver
+    ) -> None:
+        assert self.llm is not None
+        message = await self.llm.rephraser.follow_up(suggestion, text, campaign)
+        if message is not None:
+            await deliver([message])
+
+    async def _judge_disclosure(
+        self, call_id: str, item: str, seq: int, text: str, deliver: Deliver
+    ) -> None:
+        """Said in words the cues missed? Then the fact is recorded at that turn, and the
+        checklist (and next step) follow as they would for any fact."""
+        assert self.llm is not None
+        call = self._calls.get(call_id)
+        campaign = self._campaign_of(call) if call else None
+        if campaign is None:
+            return
+        requirement = self.checker.requirement(item, campaign)
+        quote = await self.llm.judge.disclosure(item, requirement, text, campaign)
+        if quote is None or not self.is_open(call_id):
+            return
+        event = {"kind": "judged", "fact": f"said:{item}", "seq": seq}
+        messages = _outputs(await self._run(call_id, {"event": event}))
+        if messages:
+            await deliver(messages)
+
+    def _beside(self, call: _Call, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        call.background.add(task)
+        task.add_done_callback(call.background.discard)
+        task.add_done_callback(_log_failure)
+        return task
+
+    async def settle(self, call_id: str) -> None:
+        """Wait for the call's LLM work (replays do, so phase two is scored with its turn)."""
+        call = self._calls.get(call_id)
+        if call and call.background:
+            await asyncio.gather(*call.background, return_exceptions=True)
 
     async def crm_event(self, call_id: str, name: str) -> list[dict[str, Any]]:
         return _outputs(await self._run(call_id, {"event": {"kind": "crm", "name": name}}))
 
     async def end_call(self, call_id: str, reason: str) -> list[dict[str, Any]]:
+        call = self._calls.get(call_id)
+        for task in call.background if call else ():
+            task.cancel()  # nothing said during the call matters to the panel any more
         state = await self._run(call_id, {"event": {"kind": "end", "reason": reason}})
         self._calls.pop(call_id, None)
+        confidence = state["disposition"]["confidence"]
+        if self.llm and confidence < self.llm.settings.second_opinion_below:
+            state["disposition"] = await self._second_opinion(state)
         await self.audit.call_ended(call_id, state["disposition"], state.get("raised") or [])
         return _outputs(state)
+
+    async def _second_opinion(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The rules were unsure: ask the LLM, within its deadline. Its code never replaces the
+        rules' one; a disagreement leads the alternatives and lowers the confidence."""
+        assert self.llm is not None
+        proposal = state["disposition"]
+        campaign = self._campaigns.get(state.get("campaign") or "")
+        allowed = DISPOSITIONS_BY_CAMPAIGN_TYPE[campaign.type if campaign else None]
+        opinion = await self.llm.judge.disposition(allowed, proposal, state.get("turns", []))
+        if opinion is None:
+            return proposal
+        result = {**proposal, "second_opinion": opinion.as_dict(proposal["code"])}
+        if opinion.code != proposal["code"]:
+            confidence = round(proposal["confidence"] * 0.8, 2)
+            others = [a for a in proposal["alternatives"] if a["code"] != opinion.code]
+            lead = {
+                "code": opinion.code,
+                "label": DISPOSITION_LABELS[opinion.code],
+                "confidence": round(1 - confidence, 2),
+            }
+            result.update(confidence=confidence, alternatives=[lead, *others])
+        return result
 
     async def confirm_disposition(self, call_id: str, code: str) -> dict[str, Any]:
         """The agent's final code (one click, or a change), kept beside the proposal."""
@@ -252,7 +368,7 @@ class Copilot:
             cues=self.cues,
             checker=self.checker,
             # Looked up per run: an approved change to the campaign applies to running calls.
-            campaign=self._campaigns.get(call.campaign_id) if call.campaign_id else None,
+            campaign=self._campaign_of(call),
             answer_threshold=self.settings.answer_threshold,
             retrieval_mode=self.settings.retrieval_mode,
             max_suggestions=self.settings.max_suggestions,
@@ -261,6 +377,9 @@ class Copilot:
             return await self._graph.ainvoke(
                 update, _thread(call_id), context=context, durability="exit"
             )
+
+    def _campaign_of(self, call: _Call) -> Campaign | None:
+        return self._campaigns.get(call.campaign_id) if call.campaign_id else None
 
     @property
     def _graph(self) -> CompiledStateGraph:
@@ -271,6 +390,11 @@ class Copilot:
 
 def _thread(call_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": call_id}}
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("LLM follow-up failed: %r", exc)
 
 
 def _outputs(state: dict[str, Any]) -> list[dict[str, Any]]:

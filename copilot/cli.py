@@ -60,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         "--compare-retrievers", action="store_true", help="dense, lexical and hybrid side by side"
     )
     replay.add_argument("--knowledge", type=Path, help="replay against this knowledge folder")
+    replay.add_argument(
+        "--llm",
+        action="store_true",
+        help="with the LLM of OPENAI_BASE_URL/OPENAI_API_KEY: score its rephrasings and judging",
+    )
     cmp_ = ev.add_parser("compare", help="compare two JSON reports; exit 1 on a regression")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
@@ -95,20 +100,25 @@ def main(argv: list[str] | None = None) -> int:
         return _eval_compare(args.before, args.after, args.tolerance, args.latency_tolerance)
     from copilot.evaluation.run import replay_file
 
-    asyncio.run(
-        replay_file(
-            settings,
-            args.file,
-            url=args.url,
-            token=args.token,
-            interim=args.interim,
-            concurrency=args.concurrency,
-            compare_retrievers=args.compare_retrievers,
-            knowledge=args.knowledge,
-            json_out=args.json_out,
-            html_out=args.html_out,
+    try:
+        asyncio.run(
+            replay_file(
+                settings,
+                args.file,
+                url=args.url,
+                token=args.token,
+                interim=args.interim,
+                concurrency=args.concurrency,
+                compare_retrievers=args.compare_retrievers,
+                knowledge=args.knowledge,
+                llm=args.llm,
+                json_out=args.json_out,
+                html_out=args.html_out,
+            )
         )
-    )
+    except ValueError as exc:  # a bad dataset line, or --llm without an LLM
+        print(f"copilot: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

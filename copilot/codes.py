@@ -43,6 +43,21 @@ DISPOSITION_LABELS: dict[str, str] = {
     "other_incomplete": "其他原因未完成",
 }
 
+#: What each code means (contract §2 "applies to"), for whoever must choose one: the panel's
+#: override list and the LLM's second opinion.
+DISPOSITION_MEANINGS: dict[str, str] = {
+    "marketing_success": "客户同意办理且密码验证或电子契约成功",
+    "referral_success": "推荐客户自行办理",
+    "declined": "客户听过产品介绍后拒绝（含中途拒绝）",
+    "intent_not_completed": (
+        "客户同意办理但未能完成（密码验证失败、无密码且不接受电子契约、验证中掉线）"
+    ),
+    "intent_declined": "客户接听后未讲话，或在听到产品介绍前拒绝/挂机",
+    "midway_declined": "服务类：客户在主问卷中途因主观原因中止",
+    "survey_completed": "服务类：问卷完成",
+    "other_incomplete": "客观原因未完成：非机主、信号差、客户在国外、开车开会并约定回访",
+}
+
 #: Which codes a campaign type may be given (000 选择题15; without a campaign: contract §2).
 DISPOSITIONS_BY_CAMPAIGN_TYPE: dict[str | None, frozenset[str]] = {
     "marketing": frozenset(

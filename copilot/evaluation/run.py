@@ -13,7 +13,7 @@ from rich.progress import Progress
 from copilot.app import Copilot
 from copilot.evaluation.dataset import load_dialogues
 from copilot.evaluation.html import render
-from copilot.evaluation.metrics import Report, score
+from copilot.evaluation.metrics import Report, score, score_llm
 from copilot.evaluation.replay import replay_in_process, replay_over_websocket
 from copilot.evaluation.table import print_report
 from copilot.settings import Settings
@@ -31,11 +31,19 @@ async def replay_file(
     concurrency: int = 4,
     compare_retrievers: bool = False,
     knowledge: Path | None = None,
+    llm: bool = False,
     json_out: Path | None = None,
     html_out: Path | None = None,
     console: Console | None = None,
 ) -> Report:
     console = console or Console()
+    if llm and (url or settings.llm is None):
+        raise ValueError(
+            "--llm replays in-process with the LLM of OPENAI_BASE_URL / OPENAI_API_KEY: "
+            "set one of them, and leave out --url"
+        )
+    if not llm:  # a replay is the retrieval-and-rules baseline unless asked otherwise
+        settings = settings.model_copy(update={"llm": None})
     dialogues = load_dialogues(file)
     if knowledge is not None:  # another knowledge base, in a data dir of its own
         settings = settings.model_copy(
@@ -65,7 +73,10 @@ async def replay_file(
                     results = await replay_in_process(
                         copilot, dialogues, run_id=f"eval-{mode}-{_stamp()}", progress=tick
                     )
+                    llm_stats = copilot.llm.stats() if copilot.llm else None
         reports[mode] = score(results)
+        if llm and llm_stats:
+            reports[mode].llm = score_llm(results, llm_stats)
     report = reports["hybrid"]
     if compare_retrievers:
         report.retrievers = {

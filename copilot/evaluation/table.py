@@ -30,6 +30,17 @@ def print_report(report: Report, title: str, console: Console | None = None) -> 
         table.add_row(
             f"latency {kind} p50/p95/max ms", f"{p['p50']:.1f} / {p['p95']:.1f} / {p['max']:.1f}"
         )
+    llm = report.llm
+    if llm:
+        rate = llm["guard_pass_rate"]
+        table.add_row("LLM rephrase requests", str(llm["rephrase_requests"]))
+        table.add_row("LLM guard pass rate", "n/a" if rate is None else f"{rate:.3f}")
+        table.add_row("LLM rephrasings shown", str(llm["rephrasings_shown"]))
+        if p := llm["rephrase_latency_ms"]:
+            table.add_row("LLM rephrase latency p50/p95 ms", f"{p['p50']:.0f} / {p['p95']:.0f}")
+        for key in ("source_correct", "numbers_kept"):
+            if llm[key] is not None:
+                table.add_row(f"LLM rephrasings {key.replace('_', ' ')}", f"{llm[key]:.3f}")
     console.print(table)
     misses = report.misses[:30]
     if misses:

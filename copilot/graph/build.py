@@ -3,7 +3,7 @@
 START → ingest ─┬─ call start / duplicate ─────────────────────────────────────→ END
                 ├─ turn → understand ─┬─ customer question → retrieve → suggest → END
                 │                     └─ statement / agent turn ─────────────────→ END
-                ├─ crm event → record_event ───────────────────────────────────→ END
+                ├─ crm event / judged fact → record_event → check ──────────────→ END
                 └─ end → dispose ──────────────────────────────────────────────→ END
 """
 
@@ -22,7 +22,13 @@ def _after_ingest(state: CallState) -> str:
     if state.get("duplicate"):
         return END
     kind = state["event"]["kind"]
-    return {"start": "check", "turn": "understand", "crm": "record_event", "end": "check_end"}[kind]
+    return {
+        "start": "check",
+        "turn": "understand",
+        "crm": "record_event",
+        "judged": "record_event",
+        "end": "check_end",
+    }[kind]
 
 
 def _after_understand(state: CallState) -> str:

@@ -58,9 +58,14 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
 
 
 async def record_event(state: CallState) -> dict[str, Any]:
-    """A CRM event (verification.passed, econtract.invalid, ...) becomes a fact at the last turn."""
-    name = state["event"]["name"].replace(".", "_")
-    facts = {name: state.get("last_seq", 0)}
+    """A CRM event (verification.passed, econtract.invalid, ...) becomes a fact at the last turn;
+    a judged one (the LLM found a disclosure the cues missed) at the turn that said it."""
+    event = state["event"]
+    if event["kind"] == "judged":
+        name, seq = event["fact"], event["seq"]
+    else:
+        name, seq = event["name"].replace(".", "_"), state.get("last_seq", 0)
+    facts = {name: seq}
     return {
         "facts": facts,
         "turn_facts": [name],
@@ -124,7 +129,7 @@ async def check(state: CallState, runtime: Runtime[CallContext]) -> dict[str, An
     event = state["event"]
     update: dict[str, Any] = {}
     facts = state.get("facts", {})
-    if event["kind"] in ("turn", "crm"):
+    if event["kind"] in ("turn", "crm", "judged"):
         turn = event.get("turn") or {
             "seq": state.get("last_seq", 0),
             "speaker": "agent",

@@ -16,11 +16,14 @@ class Turn(TypedDict):
 
 
 class Event(TypedDict):
-    """What one graph run is about: the call's start, a final chunk, a CRM event, or its end."""
+    """What one graph run is about: the call's start, a final chunk, a CRM event, a fact the LLM
+    judge confirmed, or its end."""
 
-    kind: Literal["start", "turn", "crm", "end"]
+    kind: Literal["start", "turn", "crm", "judged", "end"]
     turn: NotRequired[Turn]
     name: NotRequired[str]  # crm: verification.passed, econtract.valid, ...
+    fact: NotRequired[str]  # judged: said:fee_disclosure, ...
+    seq: NotRequired[int]  # judged: the turn that said it
     reason: NotRequired[str]  # end: hangup, ...
 
 

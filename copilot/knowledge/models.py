@@ -60,6 +60,22 @@ class Product(_Doc):
     cancel_method: str | None = None
     trial: Trial | None = None
 
+    def fact_lines(self) -> list[str]:
+        """The approved product facts, one labelled line each (what an LLM may draw on)."""
+        lines = [f"产品：{self.name}"]
+        if self.tiers:
+            lines.append("档位：" + "；".join(self.tiers))
+        labelled = [
+            ("资费", self.fee),
+            ("规则", self.rules),
+            ("开通方式", self.open_method),
+            ("取消方式", self.cancel_method),
+        ]
+        lines += [f"{label}：{value}" for label, value in labelled if value]
+        if self.trial:
+            lines.append(f"试用：{self.trial.ends}；{self.trial.after}")
+        return lines
+
 
 class Campaign(_Doc):
     kind: Literal["campaign"] = "campaign"

@@ -1,0 +1,1 @@
+"""The optional LLM, on a leash: grounded rephrasing and validated judgement."""
