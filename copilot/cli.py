@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with the LLM of OPENAI_BASE_URL/OPENAI_API_KEY: score its rephrasings and judging",
     )
+    guard = ev.add_parser("guard", help="score the LLM guard on labelled rephrasings")
+    guard.add_argument("file", type=Path)
     cmp_ = ev.add_parser("compare", help="compare two JSON reports; exit 1 on a regression")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
@@ -96,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         from copilot.knowledge import bulk
 
         return bulk.run(settings, args)
+    if args.eval == "guard":
+        return _eval_guard(settings, args.file)
     if args.eval == "compare":
         return _eval_compare(args.before, args.after, args.tolerance, args.latency_tolerance)
     from copilot.evaluation.run import replay_file
@@ -120,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"copilot: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _eval_guard(settings: Settings, file: Path) -> int:
+    """Exit 1 when an invented number got through or fewer than 90% of good ones passed."""
+    from copilot.evaluation.guard_set import print_guard, score_guard
+
+    score = score_guard(file, settings.knowledge_dir)
+    print_guard(score, f"guard on {file.name}")
+    return 0 if score.numeric_leaks == 0 and score.good_pass_rate >= 0.9 else 1
 
 
 def _configure_logging() -> None:

@@ -74,13 +74,14 @@ _UNITS: list[tuple[str, Measure]] = sorted(
     key=lambda pair: len(pair[0]),
     reverse=True,
 )
+_CENTS = {"毛钱": 0.1, "毛": 0.1, "角": 0.1, "分钱": 0.01}
 #: "一个", "一种", "一下": the numeral 1 as an article, not a claim.
 _ARTICLE_UNITS = set("个位种项次步张部台套遍家人点")
 #: Words made with a numeral that are not numbers.
 _WORDS = re.compile(
     r"一下|一起|一定|一直|一样|一般|一些|一旦|一边|一致|一切|一律|一再|一向|一概|一时|一会|一声|"
     r"一点点|一点儿|有点|一块儿|统一|唯一|万一|进一步|一方面|之一|一一|一口气|一趟|"
-    r"第[零一二两三四五六七八九十0-9]+|三思|十分|百分百|万分|千万|一心|一番|一步到位"
+    r"第[零一二两三四五六七八九十0-9]+|三思|十分(?!钟)|百分百|万分|千万|一心|一番|一步到位"
 )
 _NUMBER = re.compile(rf"百分之[{_CN}0-9.]+|[0-9]+(?:\.[0-9]+)?|[{_CN}]+|半(?=个?(?:月|年|小时|天))")
 
@@ -120,6 +121,8 @@ def claims(text: str) -> list[Claim]:
             continue  # a lone numeral without a unit ("三思" aside) is a word, not a number
         if value == "1" and unit in _ARTICLE_UNITS:
             continue
+        if unit in _CENTS:  # "一毛钱" is 0.1元: money is compared in yuan
+            value = _decimal(float(value) * _CENTS[unit])
         found.append(Claim(value, measure, raw + unit))
     return found
 
@@ -142,13 +145,18 @@ def _value(raw: str) -> str | None:
     if raw.startswith("百分之"):
         raw = raw.removeprefix("百分之")
     if raw[0].isdigit():
-        return raw.lstrip("0") or "0" if "." not in raw else str(float(raw))
+        return _decimal(float(raw)) if "." in raw else (raw.lstrip("0") or "0")
     if raw == "半":
         return "0.5"
     if not any(c in _UNIT for c in raw):  # digit by digit: 一零零八六
         digits = "".join(str(_DIGIT[c]) for c in raw if c in _DIGIT)
         return (digits.lstrip("0") or "0") if len(digits) < 5 else digits
     return str(_cn_number(raw))
+
+
+def _decimal(value: float) -> str:
+    """0.5 -> "0.5", 2.0 -> "2": one spelling per value."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _cn_number(raw: str) -> int:

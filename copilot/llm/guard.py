@@ -21,6 +21,7 @@ from copilot.privacy import PLACEHOLDERS
 from copilot.retrieval.text import plain
 
 _CJK_PAIR = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
+_LATIN_WORD = re.compile(r"[a-z]{3,}")
 
 
 class GuardFile(BaseModel):
@@ -34,6 +35,7 @@ class GuardFile(BaseModel):
     product_suffixes: list[str]
     generic_prefixes: list[str]
     off_role: list[str]
+    max_foreign_words: int = Field(ge=0)
     min_overlap: float = Field(ge=0, le=1)
     courtesy: list[str]
     max_ratio: float = Field(gt=1)
@@ -96,6 +98,12 @@ class Guard:
         for pattern in self.off_role:
             if (found := pattern.search(spoken)) and not pattern.search(normalise(sources.text)):
                 reasons.append(f"out of role: {found.group()}")
+        source_words = set(_LATIN_WORD.findall(normalise(sources.text)))
+        foreign = [w for w in _LATIN_WORD.findall(spoken) if w not in source_words]
+        if len(foreign) > self.spec.max_foreign_words:
+            reasons.append(
+                f"out of role: words not in the sources' language ({' '.join(foreign[:4])})"
+            )
         if any(p in text for p in PLACEHOLDERS):
             reasons.append("masked placeholder echoed")
         overlap = self.overlap(said, allowed + plain(customer))
