@@ -27,11 +27,14 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-def run_copilot(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The `copilot` command as an operator runs it."""
+def run_copilot(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `copilot` command as an operator runs it (in this environment, or in `env`)."""
     return subprocess.run(
         [sys.executable, "-m", "copilot.cli", *args],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

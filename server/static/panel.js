@@ -67,7 +67,8 @@ function handle(m) {
       break;
     }
     case "suggestion":
-      if (m.kind === "answer") renderSuggestion(m);
+      if (m.kind === "answer" && m.items[0].rephrased) renderRephrased(m);
+      else if (m.kind === "answer") renderSuggestion(m);
       else if (m.kind === "next_step") {
         state.nextStep = m.items[0].code;
         $("next-step").textContent = "下一步：" + m.items[0].text;
@@ -126,6 +127,22 @@ function renderSuggestion(m) {
   }
 }
 
+// Phase two: the approved answer adapted to the customer's words, checked against the approved
+// sources. Shown above the approved wording it came from, only while that turn is still on screen.
+function renderRephrased(m) {
+  const box = $("suggestion");
+  if (box.dataset.inReplyTo !== String(m.in_reply_to)) return;
+  const item = m.items[0];
+  const block = el("div", null, "rephrased");
+  block.append(el("span", "贴合客户说法 · 已核对口径", "badge"), el("div", item.text, "answer-text"));
+  const use = el("button", "采纳改写");
+  use.onclick = () => send({ type: "feedback", call_id: state.callId, suggestion_id: m.suggestion_id, action: "accepted" });
+  block.append(use);
+  box.querySelector(".rephrased")?.remove();
+  box.prepend(block);
+  box.querySelector(".source").textContent += " · 下方为原口径";
+}
+
 function renderChecklist(items) {
   if (items.some((i) => i.code === state.nextStep && i.done)) {  // that step is done now
     state.nextStep = null;
@@ -154,8 +171,12 @@ function renderDisposition(m) {
   const confirm = el("button", "确认结果");
   confirm.onclick = () => send({ type: "disposition.confirm", call_id: state.callId, code: select.value });
   box.replaceChildren(el("div", "建议结果", "source"), el("div", m.label, "code"),
-                      el("p", `${m.rationale}（置信度 ${Math.round(m.confidence * 100)}%）`),
-                      select, confirm);
+                      el("p", `${m.rationale}（置信度 ${Math.round(m.confidence * 100)}%）`));
+  const second = m.second_opinion;
+  if (second && !second.agrees) {
+    box.append(el("p", `AI 复核意见：${second.label}（${second.rationale}）`, "second-opinion"));
+  }
+  box.append(select, confirm);
 }
 
 $("call-input").value = state.callId;
