@@ -2,6 +2,11 @@
 concurrent calls on loopback, plus the server's memory. Results are written as JSON.
 
     uv run python bench/latency.py [--calls 1 50] [--turns 20] [--out bench/results.json]
+                                   [--llm-delay 2.0]
+
+With --llm-delay the server is configured with an LLM (the scripted OpenAI-compatible server of
+copilot/evaluation/fake_llm.py) that answers after that many seconds: phase one (the approved
+answer) must not wait for it, so its latency should not change.
 
 Each simulated call streams a realistic outbound call (agent and customer turns, questions and
 back-channels from the held-out set) at speaking pace: one final chunk every `--pace` seconds
@@ -27,6 +32,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from copilot.evaluation.dataset import load_dialogues
+from copilot.evaluation.fake_llm import FakeLLM, Reply, echo_approved
 from copilot.frames import transcript
 from tests.conftest import ServerProcess
 
@@ -75,7 +81,9 @@ async def suggestion_latency(ws, seq: int, started: float, timeout: float) -> fl
             reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
         except TimeoutError:
             return None  # no suggestion for this turn (below the threshold)
-        if reply.get("kind") == "answer" and reply.get("in_reply_to") == seq:
+        if reply.get("kind") != "answer" or reply["items"][0].get("rephrased"):
+            continue  # phase two of an earlier turn, checklists, warnings
+        if reply.get("in_reply_to") == seq:
             return (time.perf_counter() - started) * 1e3
     return None
 
@@ -130,19 +138,29 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--pace", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--llm-delay", type=float, help="configure an LLM this slow (seconds)")
     args = parser.parse_args()
+    llm, env = None, {}
+    if args.llm_delay is not None:
+        delay = args.llm_delay
+        llm = FakeLLM(lambda request: Reply("您好，" + echo_approved(request).text, delay=delay))
+        llm.start()
+        env = {"OPENAI_BASE_URL": llm.base_url}
     started = time.perf_counter()
-    server = ServerProcess(Path(tempfile.mkdtemp())).start()
+    server = ServerProcess(Path(tempfile.mkdtemp()), env=env).start()
     startup_s = time.perf_counter() - started
     try:
         runs = [asyncio.run(run(n, args.turns, args.pace, server)) for n in args.calls]
     finally:
         server.stop()
+        if llm:
+            llm.stop()
     report = {
         "machine": f"{platform.node()} {platform.machine()}, {platform_cpus()} cores, "
         f"Python {platform.python_version()}",
         "startup_empty_data_dir_s": round(startup_s, 1),
         "pace_s": args.pace,
+        "llm_delay_s": args.llm_delay,
         "turns_per_call": args.turns,
         "runs": runs,
     }

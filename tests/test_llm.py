@@ -86,6 +86,7 @@ async def test_a_passing_rephrasing_follows_the_approved_answer(
     assert item["source"] == approved["items"][0]["source"]
     assert item["approved"] == approved["items"][0]["text"]
     assert item["text"].startswith("您别担心") and item["prompt"] == "rephrase@1"
+    assert not fake.requests[-1].get("stream")  # unstreamed by default (cheaper on the CPU)
     await app.end_call("llm-good", "hangup")
 
 
@@ -184,6 +185,17 @@ async def test_the_breaker_stops_asking_a_failing_server() -> None:
         assert await client.complete(prompt, timeout=2, **values) == "您好"
         assert client.breaker.state == "closed"
         await client.close()
+
+
+async def test_a_streamed_runaway_answer_is_cut_off(fake: FakeLLM) -> None:
+    from copilot.llm.client import LLMClient
+
+    fake.script = lambda request: Reply("啊" * 5000, chunk_chars=50)
+    client = LLMClient(LLMSettings(base_url=fake.base_url, stream=True))
+    values = {"approved": "您好", "facts": "无", "customer": "你好"}
+    text = await client.complete(load_prompt("rephrase.v1"), timeout=5, max_chars=200, **values)
+    assert 200 < len(text) <= 250 and fake.requests[-1]["stream"] is True
+    await client.close()
 
 
 JUDGED_RULES = "只有打给咱们本省开了彩铃的朋友，才能听到您设的铃音"

@@ -32,7 +32,12 @@ def fake() -> Iterator[FakeLLM]:
 
 @pytest.fixture(scope="module")
 def served(fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test", "COPILOT_LLM_MODEL": "m"}
+    env = {
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_API_KEY": "test",
+        "COPILOT_LLM_MODEL": "m",
+        "COPILOT_LLM_STREAM": "1",  # the streamed wire format here; the in-process tests don't
+    }
     proc = ServerProcess(tmp_path_factory.mktemp("llm-served"), env=env).start()
     yield proc
     proc.stop()

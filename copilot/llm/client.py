@@ -2,8 +2,9 @@
 
 The LLM only ever adds a second opinion, so this client gives up rather than waits: a deadline
 per request, a cap on requests in flight (beyond it a request is refused, not queued), and a
-circuit breaker that stops asking a failing server for a while. Answers are streamed, so a
-runaway answer is cut off at the length the guard would reject anyway.
+circuit breaker that stops asking a failing server for a while. Answers are bounded by the
+prompt's max_tokens; streamed (a setting), a runaway one is also cut off at the length the guard
+would reject anyway.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ class LLMClient:
         self._in_flight += 1
         try:
             async with asyncio.timeout(timeout):
-                text = await self._stream(prompt, values, max_chars)
+                if self.settings.stream:
+                    text = await self._stream(prompt, values, max_chars)
+                else:
+                    text = await self._whole(prompt, values)
         except TimeoutError as exc:
             self._failed("timeout")
             raise LLMUnavailable(f"no answer within {timeout:.1f}s") from exc
@@ -101,6 +105,15 @@ class LLMClient:
         self.breaker.success()
         self.stats["ok"] += 1
         return text
+
+    async def _whole(self, prompt: PromptTemplate, values: dict[str, str]) -> str:
+        response = await self._openai.chat.completions.create(
+            model=self.settings.model,
+            messages=prompt.messages(**values),  # type: ignore[arg-type]
+            temperature=prompt.temperature,
+            max_tokens=prompt.max_tokens,
+        )
+        return (response.choices[0].message.content or "") if response.choices else ""
 
     async def _stream(self, prompt: PromptTemplate, values: dict[str, str], max_chars: int) -> str:
         stream = await self._openai.chat.completions.create(
