@@ -173,6 +173,8 @@ def _configure_logging() -> None:
     handler.addFilter(MaskingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    for chatty in ("httpx", "httpx2"):  # one line per LLM request drowns the copilot's own
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:

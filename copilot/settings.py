@@ -52,8 +52,8 @@ class LLMSettings(BaseModel):
             values["api_key"] = api_key
         if model := env.get("COPILOT_LLM_MODEL"):
             values["model"] = model
-        if timeout := env.get("COPILOT_LLM_TIMEOUT_S"):
-            values["rephrase_timeout_s"] = float(timeout)
+        if timeout := env.get("COPILOT_LLM_TIMEOUT_S"):  # one knob for a slow model: both
+            values["rephrase_timeout_s"] = values["judge_timeout_s"] = float(timeout)
         if stream := env.get("COPILOT_LLM_STREAM"):
             values["stream"] = stream.lower() in ("1", "true", "yes")
         return cls.model_validate(values)
