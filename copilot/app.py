@@ -291,19 +291,7 @@ class Copilot:
         campaign = self._campaigns.get(state.get("campaign") or "")
         allowed = DISPOSITIONS_BY_CAMPAIGN_TYPE[campaign.type if campaign else None]
         opinion = await self.llm.judge.disposition(allowed, proposal, state.get("turns", []))
-        if opinion is None:
-            return proposal
-        result = {**proposal, "second_opinion": opinion.as_dict(proposal["code"])}
-        if opinion.code != proposal["code"]:
-            confidence = round(proposal["confidence"] * 0.8, 2)
-            others = [a for a in proposal["alternatives"] if a["code"] != opinion.code]
-            lead = {
-                "code": opinion.code,
-                "label": DISPOSITION_LABELS[opinion.code],
-                "confidence": round(1 - confidence, 2),
-            }
-            result.update(confidence=confidence, alternatives=[lead, *others])
-        return result
+        return proposal if opinion is None else opinion.applied_to(proposal)
 
     async def confirm_disposition(self, call_id: str, code: str) -> dict[str, Any]:
         """The agent's final code (one click, or a change), kept beside the proposal."""

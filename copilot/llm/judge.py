@@ -32,14 +32,28 @@ class SecondOpinion:
     evidence: list[int]
     rationale: str
 
-    def as_dict(self, proposed: str) -> dict[str, Any]:
-        return {
+    def applied_to(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        """The `disposition` message with this opinion beside the rules' code, which stands: a
+        disagreement leads the alternatives and lowers the confidence."""
+        agrees = self.code == proposal["code"]
+        opinion = {
             "code": self.code,
             "label": DISPOSITION_LABELS[self.code],
-            "agrees": self.code == proposed,
+            "agrees": agrees,
             "evidence": self.evidence,
             "rationale": self.rationale,
         }
+        result = {**proposal, "second_opinion": opinion}
+        if not agrees:
+            confidence = round(proposal["confidence"] * 0.8, 2)
+            others = [a for a in proposal["alternatives"] if a["code"] != self.code]
+            lead = {
+                "code": self.code,
+                "label": opinion["label"],
+                "confidence": round(1 - confidence, 2),
+            }
+            result.update(confidence=confidence, alternatives=[lead, *others])
+        return result
 
 
 class Judge:
