@@ -23,9 +23,9 @@ Mode = Literal["hybrid", "dense", "lexical"]
 class Fusion:
     """How the two rankers combine; fitted on the dev split (eval/tune_retrieval.py)."""
 
-    dense_weight: float = 0.5
+    dense_weight: float = 0.6
     #: BM25 scores are unbounded; s / (s + saturation) maps them onto [0, 1).
-    lexical_saturation: float = 4.0
+    lexical_saturation: float = 10.0
     #: An entry's dense score is the mean of its best `dense_top_k` phrasings: several close
     #: phrasings are stronger evidence than one lucky neighbour.
     dense_top_k: int = 3
