@@ -26,6 +26,33 @@ async def test_a_call_gets_answers_for_questions_and_silence_for_statements(
     assert await copilot.turn("g-1", 3, "customer", "嗯") == []
 
 
+@pytest.mark.parametrize(
+    ("question", "field"),
+    [
+        ("这个一个月多少钱啊", "fee"),
+        ("那我以后不想用了怎么取消", "cancel_method"),
+        ("你说的是啥优惠", "rules"),
+    ],
+)
+async def test_a_question_about_the_campaign_product_is_answered_from_its_facts(
+    copilot: Copilot, question: str, field: str
+) -> None:
+    call = f"g-product-{field}"
+    await copilot.start_call(call, "gprs-pack", "outbound")
+    await copilot.turn(call, 1, "agent", "现在有个GPRS流量包月套餐，给您介绍一下")
+    [suggestion] = [
+        m for m in await copilot.turn(call, 2, "customer", question) if m.get("kind") == "answer"
+    ]
+    top = suggestion["items"][0]
+    product = copilot._campaigns["gprs-pack"].product
+    assert top["source"] == {"id": "gprs-pack", "field": f"product.{field}"}
+    assert product is not None and top["text"] == getattr(product, field)
+    # The same words on a call without a campaign get no product fact.
+    await copilot.start_call(call + "-none", None, "outbound")
+    plain = await copilot.turn(call + "-none", 1, "customer", question)
+    assert all(i["source"].get("field") is None for m in plain for i in m.get("items", []))
+
+
 async def test_a_repeated_seq_is_ignored(copilot: Copilot) -> None:
     await copilot.start_call("g-2", None, "outbound")
     first = await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的")

@@ -85,9 +85,9 @@ class ComplianceRules:
     def hint(self, code: str, campaign: Campaign | None) -> str | None:
         text = self.spec.warnings[code]  # type: ignore[index]
         if text.hint_from and campaign and campaign.product:
-            fact = getattr(campaign.product, text.hint_from.removeprefix("product."), None)
+            fact = campaign.product.fact(text.hint_from.removeprefix("product."))
             if fact is not None:
-                return fact if isinstance(fact, str) else f"{fact.ends}；{fact.after}"
+                return fact
         return text.hint
 
 

@@ -91,18 +91,34 @@ async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str,
     }
 
 
+#: Customer questions about the campaign's product, and the product fact that answers each.
+PRODUCT_QUESTIONS = {
+    "asks_fee": "fee",
+    "asks_cancel": "cancel_method",
+    "asks_rules": "rules",
+    "asks_trial": "trial",
+}
+
+
 async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
-    """The approved answer when retrieval is confident enough; otherwise stay quiet."""
+    """The approved answer when retrieval is confident enough; otherwise stay quiet. On a
+    campaign call, a question about its product is answered first from the product's facts."""
     ctx = runtime.context
     threshold = ctx.answer_threshold
     candidates = state.get("candidates") or []
-    if not candidates or candidates[0]["score"] < threshold:
+    items = _product_answers(state.get("turn_facts") or [], ctx)
+    if candidates and candidates[0]["score"] >= threshold:
+        items += [
+            {
+                "text": c["text"],
+                "source": {"id": c["id"], "version": c["version"]},
+                "score": round(c["score"], 3),
+            }
+            for i, c in enumerate(candidates[: ctx.max_suggestions])
+            if i == 0 or c["score"] >= threshold - ALTERNATIVE_MARGIN
+        ]
+    if not items:
         return {"suggestion": None}
-    items = [candidates[0]] + [
-        c
-        for c in candidates[1 : ctx.max_suggestions]
-        if c["score"] >= threshold - ALTERNATIVE_MARGIN
-    ]
     seq = state["event"]["turn"]["seq"]
     return {
         "suggestion": {
@@ -111,16 +127,21 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
             "in_reply_to": seq,
             "suggestion_id": f"s-{state['call_id']}-{seq}",
             "kind": "answer",
-            "items": [
-                {
-                    "text": c["text"],
-                    "source": {"id": c["id"], "version": c["version"]},
-                    "score": round(c["score"], 3),
-                }
-                for c in items
-            ],
+            "items": items[: ctx.max_suggestions],
         }
     }
+
+
+def _product_answers(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:
+    campaign = ctx.campaign
+    if campaign is None or campaign.product is None:
+        return []
+    items = []
+    for cue, field in PRODUCT_QUESTIONS.items():
+        if cue in turn_facts and (text := campaign.product.fact(field)):
+            source = {"id": campaign.id, "field": f"product.{field}"}
+            items.append({"text": text, "source": source, "score": 1.0})
+    return items
 
 
 async def check(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:

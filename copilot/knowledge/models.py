@@ -60,6 +60,13 @@ class Product(_Doc):
     cancel_method: str | None = None
     trial: Trial | None = None
 
+    def fact(self, field: str) -> str | None:
+        """One approved fact as it is said: "fee", "rules", "cancel_method", "trial", ..."""
+        if field == "trial":
+            return f"{self.trial.ends}；{self.trial.after}" if self.trial else None
+        value = getattr(self, field, None)
+        return value if isinstance(value, str) else None
+
     def fact_lines(self) -> list[str]:
         """The approved product facts, one labelled line each (what an LLM may draw on)."""
         lines = [f"产品：{self.name}"]
