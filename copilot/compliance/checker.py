@@ -249,5 +249,5 @@ def _after(facts: dict[str, int], fact: str, since: str) -> bool:
 
 def _mentions_product(said: str, campaign: Campaign) -> bool:
     assert campaign.product is not None
-    names = {bare(campaign.product.name), bare(campaign.name)}
+    names = {bare(n) for n in (campaign.product.name, campaign.name, *campaign.product.aliases)}
     return any(name and name in said for name in names)

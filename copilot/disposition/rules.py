@@ -113,13 +113,11 @@ def _marketing(
             [facts["referral"], referral],
             [("declined", 0.2)],
         )
-    # Once the agreed sale went to verification, a later "no" (to the e-contract, say) is the
-    # failure of that sale, not a refusal of the offer (000 选择14).
-    if (
-        has_campaign
-        and consent is not None
-        and (processing or refusal is None or refusal < consent)
-    ):
+    # Once the agreed sale went to verification, or met a missing password, a later "no" (to
+    # the e-contract, say) is the failure of that sale, not a refusal of the offer (000 选择14,
+    # 案例2).
+    blocked = processing or facts.get("no_password", -1) >= (consent or 0)
+    if has_campaign and consent is not None and (blocked or refusal is None or refusal < consent):
         failed = facts.get("verification_failed", facts.get("econtract_invalid"))
         why = (
             "客户同意办理但密码验证/电子契约未成功（000 案例1、选择14、选择17）"

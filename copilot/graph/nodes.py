@@ -51,8 +51,10 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         "turn_facts": names,
         "quiet": turn["speaker"] == "agent" or cues.is_statement(turn["text"]),
     }
-    if "refusal" in names and state.get("refusal_reason") is None:
-        update["refusal_reason"] = cues.refusal_reason(turn["text"])
+    # The last refusal that gives a reason is the customer's reason ("不用" to an aside, then
+    # "不办了，单位配了随身wifi"); a bare "不要" later does not erase it.
+    if "refusal" in names and (reason := cues.refusal_reason(turn["text"])):
+        update["refusal_reason"] = reason
     update["stage"] = stage_of({**new_facts, **state.get("facts", {})})
     return update
 

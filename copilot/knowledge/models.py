@@ -53,6 +53,8 @@ class Trial(_Doc):
 
 class Product(_Doc):
     name: Text
+    #: Other names agents use for it ("GPRS流量套餐"): naming any of them presents the product.
+    aliases: list[Text] = Field(default_factory=list)
     tiers: list[Text] = Field(default_factory=list)
     fee: str | None = None
     rules: str | None = None

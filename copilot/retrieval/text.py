@@ -15,7 +15,9 @@ import jieba
 
 _NOISE = re.compile(r"[\s_\-—…·~～*＊]+")
 _PUNCT = re.compile(r"[，。！？、；：“”‘’\"'（）()\[\]【】《》<>,.!?;:/\\|]+")
-_LEADING_FILLERS = re.compile(r"^(?:喂|哎|唉|诶|欸|嗯|呃|啊|哦|噢|那个|就是|这个|我说|你好|您好)+")
+_LEADING_FILLERS = re.compile(
+    r"^(?:喂|哎呀|哎哟|唉呀|哎|唉|诶|欸|嗯|呃|啊|哦|噢|那个|就是|这个|我说|你好|您好)+"
+)
 
 #: Words with no retrieval value in a customer's question; removed before lexical scoring.
 STOPWORDS = frozenset(
