@@ -223,7 +223,7 @@ class Copilot:
             call.rephrasing = self._beside(
                 call, self._rephrase(state["suggestion"], text, campaign, deliver)
             )
-        if speaker == "agent" and campaign is not None:
+        if speaker == "agent" and campaign is not None and self.llm.settings.judge_disclosures:
             seq = state["event"]["turn"]["seq"]
             for item in self.checker.unsure(text, state.get("facts", {}), campaign):
                 self._beside(call, self._judge_disclosure(call_id, item, seq, text, deliver))

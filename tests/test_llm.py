@@ -31,7 +31,12 @@ async def app(
 ) -> AsyncIterator[Copilot]:
     """A second Copilot (same bundled knowledge) with the LLM configured. `copilot` first, so
     the shared index exists and this one only loads it."""
-    llm = LLMSettings(base_url=fake.base_url, rephrase_timeout_s=1.0, judge_timeout_s=1.0)
+    llm = LLMSettings(
+        base_url=fake.base_url,
+        rephrase_timeout_s=1.0,
+        judge_timeout_s=1.0,
+        judge_disclosures=True,
+    )
     settings = Settings(data_dir=tmp_path_factory.mktemp("llm"), llm=llm)
     async with Copilot(settings) as opened:
         yield opened
