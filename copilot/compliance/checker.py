@@ -84,6 +84,8 @@ class Checker:
             here.add(name)
             if name not in facts:
                 finding.facts[name] = seq
+        if "charged_notice" in here and "abroad" in {**finding.facts, **facts}:
+            finding.facts.setdefault("abroad_notified", seq)  # told after learning it
         facts = {**finding.facts, **facts}
         outbound = direction == "outbound"
 
@@ -95,7 +97,8 @@ class Checker:
             raise_("forbidden_phrase")
         if "privacy" in here:
             raise_("privacy")
-        presenting = any(f in here for f in PRESENTING)
+        # "这个业务今天就不给您办理了" names the offer to stop it: that is not going on.
+        presenting = any(f in here for f in PRESENTING) and "stopping" not in here
         if (
             outbound
             and presenting
@@ -139,7 +142,7 @@ class Checker:
                 facts, "final_confirmed", "consent"
             ):
                 codes.append("final_confirmation")
-        if "abroad" in facts and not _after(facts, "charged_notice", "abroad"):
+        if "abroad" in facts and "abroad_notified" not in facts:
             codes.append("customer_abroad")
         return [self._warning(c, seq, campaign) for c in dict.fromkeys(codes) if c not in raised]
 

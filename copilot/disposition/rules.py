@@ -51,6 +51,8 @@ def propose(
 ) -> Proposal:
     """`facts` hold where each thing was first said, `last` where it was last said."""
     objective = [f for f in OBJECTIVE if f in facts]
+    if not objective and _callback_agreed(facts, last):
+        objective, facts = ["busy"], {**facts, "busy": facts["callback_proposed"]}
     if objective:
         return _objective(facts, objective)
     if "customer_spoke" not in facts:
@@ -64,6 +66,18 @@ def propose(
     if campaign_type == "service":
         return _service(facts, last, refusal_reason)
     return _marketing(facts, last, refusal_reason, has_campaign=campaign_type == "marketing")
+
+
+def _callback_agreed(facts: dict[str, int], last: dict[str, int]) -> bool:
+    """The agent proposed to call back and the customer answered without refusing: a busy
+    customer with a callback agreed (contract: other_incomplete), whatever words said why."""
+    proposed = facts.get("callback_proposed")
+    completed = ("verification_passed", "econtract_valid", "survey_completed")
+    if proposed is None or any(f in facts for f in completed):
+        return False
+    if last.get("customer_spoke", 0) <= proposed:
+        return False
+    return last.get("refusal", -1) < proposed
 
 
 def _objective(facts: dict[str, int], present: list[str]) -> Proposal:
