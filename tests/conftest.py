@@ -3,7 +3,10 @@ and a real server process for end-to-end tests."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +20,7 @@ import httpx
 import pytest
 
 from copilot.app import Copilot
+from copilot.evaluation.fake_llm import Reply, echo_approved
 from copilot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +57,21 @@ async def launch_chromium(playwright: Any) -> Any:
 async def copilot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Copilot]:
     async with Copilot(Settings(data_dir=tmp_path_factory.mktemp("data"))) as app:
         yield app
+
+
+async def send(ws: Any, message: dict[str, Any]) -> None:
+    """One client frame on a real WebSocket."""
+    await ws.send(json.dumps(message, ensure_ascii=False))
+
+
+async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+def adapted(request: dict[str, Any]) -> Reply:
+    """A scripted LLM's faithful rephrasing: the approved answer's first clause, introduced."""
+    approved = echo_approved(request).text
+    return Reply("您别担心，" + re.split(r"[,，。]", approved)[0] + "。")
 
 
 def free_port() -> int:

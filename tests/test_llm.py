@@ -17,6 +17,7 @@ from copilot.evaluation.fake_llm import FakeLLM, Reply, echo_approved
 from copilot.llm.claims import claims
 from copilot.llm.prompts import PromptTemplate, load_prompt
 from copilot.settings import LLMSettings, Settings
+from tests.conftest import adapted
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +65,6 @@ class Panel:
 
 
 QUESTION = "你们怎么知道我手机号的"
-
-
-def adapted(request: dict[str, Any]) -> Reply:
-    """A faithful rephrasing: the approved answer's first clause, politely introduced."""
-    approved = echo_approved(request).text
-    return Reply("您别担心，" + re.split(r"[,，。]", approved)[0] + "。")
 
 
 async def test_a_passing_rephrasing_follows_the_approved_answer(

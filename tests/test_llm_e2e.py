@@ -3,10 +3,8 @@ OpenAI-compatible server, real WebSocket clients, and the side panel in headless
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +13,16 @@ import httpx
 import pytest
 import websockets
 
-from copilot.evaluation.fake_llm import FakeLLM, Reply, echo_approved
-from tests.conftest import ServerProcess, launch_chromium, needs_chromium, run_copilot
-
-
-def adapted(request: dict[str, Any]) -> Reply:
-    approved = echo_approved(request).text
-    return Reply("您别担心，" + re.split(r"[,，。]", approved)[0] + "。")
+from copilot.evaluation.fake_llm import FakeLLM, Reply
+from tests.conftest import (
+    ServerProcess,
+    adapted,
+    launch_chromium,
+    needs_chromium,
+    recv,
+    run_copilot,
+    send,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +42,6 @@ def served(fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     proc = ServerProcess(tmp_path_factory.mktemp("llm-served"), env=env).start()
     yield proc
     proc.stop()
-
-
-async def send(ws: Any, message: dict[str, Any]) -> None:
-    await ws.send(json.dumps(message, ensure_ascii=False))
-
-
-async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 async def ask(ws: Any, call_id: str, seq: int, text: str) -> dict[str, Any]:

@@ -12,15 +12,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import ServerProcess, run_copilot
-
-
-async def send(ws: Any, message: dict[str, Any]) -> None:
-    await ws.send(json.dumps(message, ensure_ascii=False))
-
-
-async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+from tests.conftest import ServerProcess, recv, run_copilot, send
 
 
 async def nothing_within(ws: Any, seconds: float = 0.3) -> bool:
