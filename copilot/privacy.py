@@ -29,10 +29,11 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-#: What `redact` leaves in place of a personal detail; an LLM echoing one is caught by the guard.
+#: What `redact` leaves in place of a personal detail; an LLM echoing one, even cut short, is
+#: caught by the guard (it looks for the prefixes).
 NUMBER_MASK = "[号码]"
 NAME_MASK = "[姓名]"
-PLACEHOLDERS = (NUMBER_MASK, NAME_MASK, "[号", "[姓")
+PLACEHOLDERS = (NUMBER_MASK[:2], NAME_MASK[:2])
 
 # A number read out digit by digit ("一三九零零...") is as personal as one typed in digits.
 _SPOKEN_NUMBER = re.compile(r"[零〇一幺二两三四五六七八九]{6,}")

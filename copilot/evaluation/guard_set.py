@@ -73,11 +73,7 @@ def score_guard(file: Path, knowledge: Path, guard: Guard | None = None) -> Guar
         answer = docs[candidate.answer_id]
         campaign = docs.get(candidate.campaign or "")
         assert isinstance(answer, Answer)
-        facts = (
-            campaign.product.fact_lines()
-            if isinstance(campaign, Campaign) and campaign.product
-            else []
-        )
+        facts = campaign.fact_lines() if isinstance(campaign, Campaign) else []
         verdict = guard.check(candidate.text, Sources(answer.answer, facts), candidate.customer)
         right = verdict.ok == (candidate.expect == "pass")
         result.by_category.setdefault(candidate.category, Counter())[

@@ -98,6 +98,10 @@ class Campaign(_Doc):
     disclosure_cues: dict[WarningCode, list[list[str]]] = Field(default_factory=dict)
     source: str | None = None
 
+    def fact_lines(self) -> list[str]:
+        """The product's approved facts (none for a questionnaire): what an LLM may draw on."""
+        return self.product.fact_lines() if self.product else []
+
     @field_validator("product")
     @classmethod
     def _marketing_has_product(cls, product: Product | None, info) -> Product | None:

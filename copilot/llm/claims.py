@@ -135,6 +135,11 @@ _PERIODS = [
 ]
 
 
+def stated(text: str) -> list[Claim]:
+    """Everything a source states: its numbers, and the periods its prices imply."""
+    return claims(text) + period_claims(text)
+
+
 def period_claims(text: str) -> list[Claim]:
     """The implicit "one month" of "1元/月": said by a source, a rephrasing may spell it out."""
     text = normalise(text)

@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot.llm.claims import claims, normalise, period_claims, supported
+from copilot.llm.claims import claims, normalise, stated, supported
 from copilot.privacy import PLACEHOLDERS
 from copilot.retrieval.text import plain
 
@@ -83,7 +83,7 @@ class Guard:
         verdict = Verdict()
         reasons = verdict.reasons
         said, allowed = plain(text), plain(sources.text)
-        source_claims = claims(sources.text) + period_claims(sources.text)
+        source_claims = stated(sources.text)
         for claim in claims(text):
             if not supported(claim, source_claims):
                 reasons.append(f"number not in sources: {claim}")

@@ -16,9 +16,9 @@ from typing import Any
 
 from copilot.codes import DISPOSITION_LABELS, DISPOSITION_MEANINGS
 from copilot.knowledge.models import Campaign
-from copilot.llm.claims import claims, period_claims, supported
+from copilot.llm.claims import claims, stated, supported
 from copilot.llm.client import LLMClient, LLMUnavailable
-from copilot.llm.prompts import load_prompt
+from copilot.llm.prompts import PromptTemplate, load_prompt
 from copilot.privacy import redact
 from copilot.retrieval.text import plain
 
@@ -67,7 +67,7 @@ class Judge:
         self, item: str, requirement: str, agent_turn: str, campaign: Campaign
     ) -> str | None:
         """The agent's words that state `item`, if the judge finds them and they hold up."""
-        facts = campaign.product.fact_lines() if campaign.product else []
+        facts = campaign.fact_lines()
         answer = await self._ask(
             self.disclosure_prompt,
             item=item,
@@ -82,7 +82,7 @@ class Judge:
             return self._invalid("disclosure quote missing")
         if plain(quote) not in plain(agent_turn):
             return self._invalid("disclosure quote not in the turn")
-        known = claims("\n".join(facts)) + period_claims("\n".join(facts))
+        known = stated("\n".join(facts))
         if not all(supported(c, known) for c in claims(quote)):
             return self._invalid("disclosure contradicts the product facts")
         self.stats["disclosure_confirmed"] += 1
@@ -117,7 +117,7 @@ class Judge:
         self.stats["second_opinion"] += 1
         return SecondOpinion(code, sorted(set(evidence)), rationale)
 
-    async def _ask(self, prompt: Any, **values: str) -> dict[str, Any] | None:
+    async def _ask(self, prompt: PromptTemplate, **values: str) -> dict[str, Any] | None:
         try:
             raw = await self.client.complete(
                 prompt, timeout=self.client.settings.judge_timeout_s, **values

@@ -43,8 +43,7 @@ class Rephraser:
         self.reasons: Counter[str] = Counter()
 
     def sources(self, approved: str, campaign: Campaign | None) -> Sources:
-        facts = campaign.product.fact_lines() if campaign and campaign.product else []
-        return Sources(approved=approved, facts=facts)
+        return Sources(approved=approved, facts=campaign.fact_lines() if campaign else [])
 
     async def attempt(self, approved: str, customer: str, campaign: Campaign | None) -> Rephrasing:
         """Ask, tidy and judge one rephrasing (the evaluation calls this directly)."""
