@@ -25,12 +25,26 @@ class Cue(BaseModel):
     quiet: bool = False
 
 
+class LostWords(BaseModel):
+    """A question the speech recognition mostly lost ("那个_ _ _ _要_ _ _多少钱_"): the agent
+    did not hear it either, so the approved answer is to ask the customer to repeat it."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: at least this many gap marks ("_", one per stretch of lost audio) in the turn
+    min_gaps: int = Field(ge=1)
+    #: words that survive only from a question (吗, 多少, 怎么, ...)
+    question_words: list[str] = Field(min_length=1)
+    #: the knowledge entry whose approved wording asks to repeat
+    answer: str
+
+
 class CueFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
     kind: Literal["cues"]
     source: str
     customer: dict[str, Cue]
     agent: dict[str, Cue]
+    lost_words: LostWords | None = None
 
 
 class CueBook:
@@ -45,6 +59,10 @@ class CueBook:
         # the back-channel "是" eat the middle of "机主是我".
         self._quiet = _compile(
             Cue(phrases=[p for cue in spec.customer.values() if cue.quiet for p in cue.phrases])
+        )
+        self.lost_words = spec.lost_words
+        self._question_words = (
+            _compile(Cue(phrases=spec.lost_words.question_words)) if spec.lost_words else None
         )
 
     @classmethod
@@ -61,6 +79,17 @@ class CueBook:
         a number, or nothing at all: such a turn gets no answer suggestion."""
         said = _FUNCTION_WORDS.sub("", _NUMBERS.sub("", self._quiet.sub("", bare(text))))
         return len(said) <= 1
+
+    def words_lost(self, text: str) -> bool:
+        """True when the ASR lost most of a customer's question: several gaps, and what is left
+        is more than fillers and quiet cues, or still sounds like a question."""
+        if self.lost_words is None or self._question_words is None:
+            return False
+        if text.count("_") < self.lost_words.min_gaps:
+            return False
+        said = bare(text)
+        left = _FUNCTION_WORDS.sub("", _NUMBERS.sub("", self._quiet.sub("", said)))
+        return len(left) >= 2 or self._question_words.search(said) is not None
 
     def refusal_reason(self, text: str) -> str | None:
         """The customer's own reason when a refusal says more than "不需要" (000 判断40)."""

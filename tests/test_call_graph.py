@@ -53,6 +53,24 @@ async def test_a_question_about_the_campaign_product_is_answered_from_its_facts(
     assert all(i["source"].get("field") is None for m in plain for i in m.get("items", []))
 
 
+async def test_a_question_the_asr_mostly_lost_gets_the_approved_request_to_repeat(
+    copilot: Copilot,
+) -> None:
+    await copilot.start_call("g-lost", "gprs-pack", "outbound")
+    await copilot.turn("g-lost", 1, "agent", "现在有个GPRS流量包月套餐，给您介绍一下")
+    for seq, text in enumerate(["那个_ _ _ _要_ _ _多少钱_", "喂你那个_ _ _ _怎么_ _ _"], 2):
+        [suggestion] = await copilot.turn("g-lost", seq, "customer", text)
+        top = suggestion["items"][0]
+        assert top["source"]["id"] == "kb-sit-ask-repeat", text
+        assert "再复述一遍" in top["text"]
+    # Gaps and fillers only: nothing was asked, nothing to answer.
+    assert await copilot.turn("g-lost", 9, "customer", "这个_ _ _") == []
+    assert await copilot.turn("g-lost", 10, "customer", "嗯_那_") == []
+    # One gap in a clear question is not a lost question.
+    [answer] = await copilot.turn("g-lost", 11, "customer", "你们怎么知道我_电话的")
+    assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
+
+
 async def test_a_repeated_seq_is_ignored(copilot: Copilot) -> None:
     await copilot.start_call("g-2", None, "outbound")
     first = await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的")

@@ -42,6 +42,8 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
     turn = state["event"]["turn"]
     cues = runtime.context.cues
     names = cues.facts(turn["speaker"], turn["text"])
+    if turn["speaker"] == "customer" and cues.words_lost(turn["text"]):
+        names.append(WORDS_LOST)
     new_facts = {name: turn["seq"] for name in names}
     if turn["speaker"] == "customer":
         new_facts["customer_spoke"] = turn["seq"]
@@ -49,7 +51,8 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         "facts": new_facts,
         "last_seen": new_facts,
         "turn_facts": names,
-        "quiet": turn["speaker"] == "agent" or cues.is_statement(turn["text"]),
+        "quiet": turn["speaker"] == "agent"
+        or (WORDS_LOST not in names and cues.is_statement(turn["text"])),
     }
     # The last refusal that gives a reason is the customer's reason ("不用" to an aside, then
     # "不办了，单位配了随身wifi"); a bare "不要" later does not erase it.
@@ -93,6 +96,9 @@ async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str,
     }
 
 
+#: The turn fact of a customer question the speech recognition mostly lost.
+WORDS_LOST = "words_lost"
+
 #: Customer questions about the campaign's product, and the product fact that answers each.
 PRODUCT_QUESTIONS = {
     "asks_fee": "fee",
@@ -108,7 +114,8 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     ctx = runtime.context
     threshold = ctx.answer_threshold
     candidates = state.get("candidates") or []
-    items = _product_answers(state.get("turn_facts") or [], ctx)
+    turn_facts = state.get("turn_facts") or []
+    items = _repeat_request(turn_facts, ctx) + _product_answers(turn_facts, ctx)
     if candidates and candidates[0]["score"] >= threshold:
         items += [
             {
@@ -132,6 +139,19 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
             "items": items[: ctx.max_suggestions],
         }
     }
+
+
+def _repeat_request(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:
+    """The approved "please repeat that" when the ASR lost the customer's question: guessing an
+    answer to words nobody heard would be worse than asking."""
+    lost = ctx.cues.lost_words
+    if WORDS_LOST not in turn_facts or lost is None:
+        return []
+    live = ctx.retriever.live(lost.answer)
+    if live is None:
+        return []
+    source = {"id": live.doc.id, "version": live.version}
+    return [{"text": live.doc.answer, "source": source, "score": 1.0}]
 
 
 def _product_answers(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:

@@ -122,6 +122,10 @@ class Retriever:
             for e in ranked
         ]
 
+    def live(self, entry_id: str) -> LiveEntry[Answer] | None:
+        """The served version of one entry, if it is live."""
+        return self._live.get(entry_id)
+
     def answers(self) -> dict[str, Answer]:
         return {entry_id: live.doc for entry_id, live in self._live.items()}
 
