@@ -71,6 +71,18 @@ async def test_a_question_the_asr_mostly_lost_gets_the_approved_request_to_repea
     assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
 
 
+async def test_a_decision_needs_a_clearer_match_to_get_an_answer(copilot: Copilot) -> None:
+    await copilot.start_call("g-decide", "ringback-box", "outbound")
+    await copilot.turn("g-decide", 1, "agent", "主叫铃音盒包月1元3首，您看给您开一个吗？")
+    for seq, text in enumerate(["我不办，我流量够用", "我现在不想换套餐"], 2):
+        assert await copilot.turn("g-decide", seq, "customer", text) == [], text
+    # A refusal that also asks a real question still gets its answer.
+    [answer] = await copilot.turn(
+        "g-decide", 5, "customer", "不用了，你们到底是从哪儿弄到我手机号的"
+    )
+    assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
+
+
 async def test_a_repeated_seq_is_ignored(copilot: Copilot) -> None:
     await copilot.start_call("g-2", None, "outbound")
     first = await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的")

@@ -13,6 +13,11 @@ from copilot.graph.state import CallState, Stage
 
 #: Alternatives are shown when they score within this distance of the threshold.
 ALTERNATIVE_MARGIN = 0.08
+#: A turn that states a decision ("我不办，我流量够用", "那你给我办了吧") is itself what the agent
+#: acts on; it gets an answer only when retrieval is this much surer than the threshold.
+#: Fitted on the dev split (eval/tune_retrieval.py) like the threshold.
+DECISION_MARGIN = 0.05
+DECISIONS = frozenset({"consent", "refusal"})
 
 
 async def ingest(state: CallState) -> dict[str, Any]:
@@ -116,7 +121,8 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     candidates = state.get("candidates") or []
     turn_facts = state.get("turn_facts") or []
     items = _repeat_request(turn_facts, ctx) + _product_answers(turn_facts, ctx)
-    if candidates and candidates[0]["score"] >= threshold:
+    needed = threshold + (DECISION_MARGIN if DECISIONS.intersection(turn_facts) else 0.0)
+    if candidates and candidates[0]["score"] >= needed:
         items += [
             {
                 "text": c["text"],
