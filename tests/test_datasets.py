@@ -29,6 +29,20 @@ def test_held_out_and_dev_utterances_are_never_indexed() -> None:
                     assert bare(turn.text) not in indexed, (name, dialogue.id, turn.text)
 
 
+def test_every_expected_phrase_is_approved_wording() -> None:
+    """A turn whose expected wording no approved answer contains could never be a hit."""
+    answers = [doc.answer for doc in load_path(BUNDLED_KNOWLEDGE).docs if doc.kind == "answer"]
+    for name in ("heldout.jsonl", "dev.jsonl"):
+        for dialogue in load_dialogues(DATASETS / name):
+            for turn in dialogue.turns:
+                if turn.expect_answer:
+                    assert any(p in a for p in turn.expect_answer for a in answers), (
+                        name,
+                        dialogue.id,
+                        turn.expect_answer,
+                    )
+
+
 def test_held_out_and_dev_do_not_overlap() -> None:
     def texts(name: str) -> set[str]:
         return {
