@@ -16,12 +16,17 @@ from copilot.retrieval.text import Tokenizer
 class LexicalIndex:
     def __init__(self, tokenizer: Tokenizer, answers: list[Answer]) -> None:
         self._tokenizer = tokenizer
-        self._entry_of: list[str] = []
+        #: entries with phrasings, and where each one's rows start: an entry's phrasings are
+        #: consecutive rows, so its best score is one numpy reduction (no loop per phrasing)
+        self._entries: list[str] = []
+        starts: list[int] = []
         corpus: list[list[str]] = []
         for answer in answers:
-            for question in answer.questions:
-                corpus.append(tokenizer.tokens(question))
-                self._entry_of.append(answer.id)
+            if answer.questions:
+                self._entries.append(answer.id)
+                starts.append(len(corpus))
+                corpus.extend(tokenizer.tokens(q) for q in answer.questions)
+        self._starts = np.asarray(starts, dtype=np.int64)
         self._bm25 = bm25s.BM25()
         if corpus:
             self._bm25.index(corpus, show_progress=False)
@@ -29,11 +34,7 @@ class LexicalIndex:
     def best_per_entry(self, query: str) -> dict[str, float]:
         """The best BM25 score of each entry's phrasings for this query (entries with score > 0)."""
         tokens = self._tokenizer.tokens(query)
-        if not self._entry_of or not tokens:
+        if not self._entries or not tokens:
             return {}
-        scores = self._bm25.get_scores(tokens)
-        best: dict[str, float] = {}
-        for i in np.flatnonzero(scores > 0):
-            entry = self._entry_of[i]
-            best[entry] = max(best.get(entry, 0.0), float(scores[i]))
-        return best
+        best = np.maximum.reduceat(self._bm25.get_scores(tokens), self._starts)
+        return {self._entries[i]: float(best[i]) for i in np.flatnonzero(best > 0)}
