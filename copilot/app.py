@@ -109,6 +109,7 @@ class Copilot:
         if self.llm:
             await self.llm.close()
         await self._exit.aclose()
+        self.retriever.close()
         self.store.close()
         self.audit.close()
 

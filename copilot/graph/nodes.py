@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -85,13 +84,8 @@ async def record_event(state: CallState) -> dict[str, Any]:
 
 async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
     ctx = runtime.context
-    # Embedding and the vector search are CPU work that releases the GIL: in a worker thread
-    # they overlap with the event loop serving the other calls instead of stalling it.
-    hits = await asyncio.to_thread(
-        ctx.retriever.search,
-        state["event"]["turn"]["text"],
-        state["direction"],
-        mode=ctx.retrieval_mode,
+    hits = await ctx.retriever.asearch(
+        state["event"]["turn"]["text"], state["direction"], mode=ctx.retrieval_mode
     )
     return {
         "candidates": [

@@ -6,7 +6,10 @@ in the knowledge base answers (plain agreement, small talk, a number) stays quie
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from copilot.knowledge.models import Answer
@@ -67,6 +70,10 @@ class Retriever:
         self._fusion = fusion or Fusion()
         self._live: dict[str, LiveEntry[Answer]] = {}
         self._lexical = LexicalIndex(tokenizer, [])
+        #: Live queries run here, one at a time in arrival order: a query is numpy and Chroma
+        #: work that releases the GIL, so it overlaps the event loop; but queries sharing the
+        #: GIL with each other would all finish late under load instead of each in turn.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrieval")
 
     # ----- indexing path -------------------------------------------------------------------
     def sync(self, live_answers: list[LiveEntry[Answer]]) -> int:
@@ -125,6 +132,16 @@ class Retriever:
     def live(self, entry_id: str) -> LiveEntry[Answer] | None:
         """The served version of one entry, if it is live."""
         return self._live.get(entry_id)
+
+    async def asearch(
+        self, text: str, direction: str, *, mode: Mode = "hybrid", limit: int = 3
+    ) -> list[Hit]:
+        """`search` for a live call, on the retrieval worker thread."""
+        work = partial(self.search, text, direction, mode=mode, limit=limit)
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
     def answers(self) -> dict[str, Answer]:
         return {entry_id: live.doc for entry_id, live in self._live.items()}
