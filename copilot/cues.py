@@ -77,8 +77,7 @@ class CueBook:
     def is_statement(self, text: str) -> bool:
         """True when a customer turn says nothing but quiet cues (嗯 / 是我 / 那办一个吧 / 不用了),
         a number, or nothing at all: such a turn gets no answer suggestion."""
-        said = _FUNCTION_WORDS.sub("", _NUMBERS.sub("", self._quiet.sub("", bare(text))))
-        return len(said) <= 1
+        return len(self._left_over(bare(text))) <= 1
 
     def words_lost(self, text: str) -> bool:
         """True when the ASR lost most of a customer's question: several gaps, and what is left
@@ -88,8 +87,11 @@ class CueBook:
         if text.count("_") < self.lost_words.min_gaps:
             return False
         said = bare(text)
-        left = _FUNCTION_WORDS.sub("", _NUMBERS.sub("", self._quiet.sub("", said)))
-        return len(left) >= 2 or self._question_words.search(said) is not None
+        return len(self._left_over(said)) >= 2 or self._question_words.search(said) is not None
+
+    def _left_over(self, said: str) -> str:
+        """What a bare turn says besides quiet cues, numbers and function words."""
+        return _FUNCTION_WORDS.sub("", _NUMBERS.sub("", self._quiet.sub("", said)))
 
     def refusal_reason(self, text: str) -> str | None:
         """The customer's own reason when a refusal says more than "不需要" (000 判断40)."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from copilot.app import Copilot
 from copilot.evaluation.dataset import load_dialogues
-from copilot.graph.nodes import ALTERNATIVE_MARGIN, DECISION_MARGIN, DECISIONS
+from copilot.graph.nodes import ALTERNATIVE_MARGIN, answer_bar
 from copilot.retrieval.retriever import Fusion
 from copilot.settings import Settings
 
@@ -55,8 +55,7 @@ def main(path: Path) -> None:
                     fixed_answer_turns += 1
                     fixed_hits += bool(shown) and shown[0] in correct
                 continue
-            decision = DECISIONS.intersection(cues.facts("customer", turn.text))
-            margin = DECISION_MARGIN if decision else 0.0
+            margin = answer_bar(0.0, cues.facts("customer", turn.text))
             rows.append((retriever.raw_scores(turn.text, d.direction), margin, correct))
     n_answer = sum(1 for *_, c in rows if c is not None) + fixed_answer_turns
     n_quiet = sum(1 for *_, c in rows if c is None) + fixed_quiet_turns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -17,6 +18,13 @@ ALTERNATIVE_MARGIN = 0.08
 #: Fitted on the dev split (eval/tune_retrieval.py) like the threshold.
 DECISION_MARGIN = 0.05
 DECISIONS = frozenset({"consent", "refusal"})
+#: The turn fact of a customer question the speech recognition mostly lost.
+WORDS_LOST = "words_lost"
+
+
+def answer_bar(threshold: float, turn_facts: Iterable[str]) -> float:
+    """The score retrieval must reach for this turn to get an answer (the tuner uses it too)."""
+    return threshold + (DECISION_MARGIN if DECISIONS.intersection(turn_facts) else 0.0)
 
 
 async def ingest(state: CallState) -> dict[str, Any]:
@@ -95,9 +103,6 @@ async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str,
     }
 
 
-#: The turn fact of a customer question the speech recognition mostly lost.
-WORDS_LOST = "words_lost"
-
 #: Customer questions about the campaign's product, and the product fact that answers each.
 PRODUCT_QUESTIONS = {
     "asks_fee": "fee",
@@ -115,8 +120,7 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     candidates = state.get("candidates") or []
     turn_facts = state.get("turn_facts") or []
     items = _repeat_request(turn_facts, ctx) + _product_answers(turn_facts, ctx)
-    needed = threshold + (DECISION_MARGIN if DECISIONS.intersection(turn_facts) else 0.0)
-    if candidates and candidates[0]["score"] >= needed:
+    if candidates and candidates[0]["score"] >= answer_bar(threshold, turn_facts):
         items += [
             {
                 "text": c["text"],
