@@ -60,6 +60,58 @@ async def dispose(copilot: Copilot, turns, campaign="ringback-box", events=()):
             "referral_success",
         ),
         ("ringback-box", [*IDENTITY, *OFFER, ("customer", "不需要，我用不上")], (), "declined"),
+        # a refusal, then the polite "以后有需要可以发短信办理" merely acknowledged: 拒绝办理
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "不用了，我用不上"),
+                ("agent", "好的没关系，您以后如果有需要，可以发短信或者拨打10086办理"),
+                ("customer", "嗯，知道了"),
+            ],
+            (),
+            "declined",
+        ),
+        # hesitation, the agent recommends the shop, the customer will go there: 推荐成功
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "我得跟家里商量一下"),
+                ("agent", "理解，您也可以带上身份证到就近的营业厅办理"),
+                ("customer", "那我周末去营业厅办吧"),
+            ],
+            (),
+            "referral_success",
+        ),
+        # "忙着呢" said with the refusal is an excuse, not an objective reason: 拒绝办理
+        (
+            "ringback-box",
+            [*IDENTITY, *OFFER, ("customer", "没兴趣，不办了，我这忙着呢，挂了")],
+            (),
+            "declined",
+        ),
+        # driving is objective whatever else was said (contract): 其他原因未完成
+        (
+            "ringback-box",
+            [*IDENTITY, *OFFER, ("customer", "不用了，我在开车呢")],
+            (),
+            "other_incomplete",
+        ),
+        # "我在忙" before the offer, a callback agreed: 其他原因未完成
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                ("customer", "我这会儿在忙"),
+                ("agent", "不好意思打扰了，那我晚点再给您打，您看什么时候方便"),
+                ("customer", "下午吧"),
+            ],
+            (),
+            "other_incomplete",
+        ),
         # 000 案例1 / 选择14: agreed, the password failed -> 意向未办理
         (
             "ringback-box",

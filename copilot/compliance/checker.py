@@ -19,11 +19,16 @@ from copilot.retrieval.text import bare, plain
 
 #: Agent facts that mean "the agent is presenting or processing the offer".
 PRESENTING = ("offer", "decision_asked", "verification_started", "econtract_sent")
+#: Turn cues that go beyond naming the offer: its terms (amounts, tiers, 包月), a decision,
+#: processing.
+PITCHING = ("presented", "decision_asked", "verification_started", "econtract_sent")
 #: Moments at which the customer is asked to decide or the sale proceeds (contract: disclosures).
 DECISION_POINTS = ("decision_asked", "verification_started", "econtract_sent")
 SALE_DONE = ("verification_passed", "econtract_valid")
 #: Situations with their own codes: disclosures and identity are not judged on such calls.
-EXEMPT = ("not_owner", "abroad", "busy")
+EXEMPT = ("not_owner", "abroad", "occupied", "busy")
+#: The customer cannot talk now: the agent must end and offer a callback (004).
+UNAVAILABLE = ("occupied", "busy")
 
 
 @dataclass
@@ -70,7 +75,7 @@ class Checker:
             return finding
         # The agent's first reply to a situation the customer raised is what the rules judge.
         first_reply_to = {
-            f for f in ("busy", "do_not_call") if f in facts and f"answered:{f}" not in facts
+            f for f in (*UNAVAILABLE, "do_not_call") if f in facts and f"answered:{f}" not in facts
         }
         for situation in first_reply_to:
             finding.facts[f"answered:{situation}"] = seq
@@ -107,9 +112,11 @@ class Checker:
             and not any(f in facts for f in EXEMPT)
         ):
             raise_("identity_check")
-        if "not_owner" in facts and presenting:
+        # Naming the activity a non-holder asked about is not marketing to them; its terms or a
+        # request to decide are (001 问题8: 说明原因后引导挂机).
+        if "not_owner" in facts and presenting and turn_facts.intersection(PITCHING):
             raise_("non_owner")
-        if "busy" in first_reply_to and "callback_offered" not in here:
+        if first_reply_to.intersection(UNAVAILABLE) and "callback_offered" not in here:
             raise_("customer_unavailable")
         if "abroad" in facts and presenting:
             raise_("customer_abroad")

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from copilot.codes import DISPOSITION_LABELS, DISPOSITIONS_BY_CAMPAIGN_TYPE, NO_REASON
 
 #: Objective reasons a call could not be completed (000 选择18; contract: takes precedence).
-OBJECTIVE = ("not_owner", "abroad", "busy", "bad_line")
+OBJECTIVE = ("not_owner", "abroad", "occupied", "bad_line")
+#: Facts that mean the call reached its goal: a later "busy" does not undo it.
+COMPLETED = ("verification_passed", "econtract_valid", "survey_completed")
 
 
 @dataclass
@@ -53,6 +55,8 @@ def propose(
     objective = [f for f in OBJECTIVE if f in facts]
     if not objective and _callback_agreed(facts, last):
         objective, facts = ["busy"], {**facts, "busy": facts["callback_proposed"]}
+    elif not objective and _busy_not_excuse(facts):
+        objective = ["busy"]
     if objective:
         return _objective(facts, objective)
     if "customer_spoke" not in facts:
@@ -72,19 +76,28 @@ def _callback_agreed(facts: dict[str, int], last: dict[str, int]) -> bool:
     """The agent proposed to call back and the customer answered without refusing: a busy
     customer with a callback agreed (contract: other_incomplete), whatever words said why."""
     proposed = facts.get("callback_proposed")
-    completed = ("verification_passed", "econtract_valid", "survey_completed")
-    if proposed is None or any(f in facts for f in completed):
+    if proposed is None or any(f in facts for f in COMPLETED):
         return False
     if last.get("customer_spoke", 0) <= proposed:
         return False
     return last.get("refusal", -1) < proposed
 
 
+def _busy_not_excuse(facts: dict[str, int]) -> bool:
+    """A customer "在忙" before the offer was presented and before any refusal could not
+    listen; said with or after a refusal ("没兴趣，我这忙着呢") it is a way to end the call."""
+    busy = facts.get("busy")
+    if busy is None or any(f in facts for f in COMPLETED):
+        return False
+    return busy < facts.get("presented", busy + 1) and busy < facts.get("refusal", busy + 1)
+
+
 def _objective(facts: dict[str, int], present: list[str]) -> Proposal:
     reasons = {
         "not_owner": "客户表示不是机主",
         "abroad": "客户在国外",
-        "busy": "客户在开车/开会等不方便接听",
+        "occupied": "客户在开车/开会等不方便接听",
+        "busy": "客户正忙不便接听",
         "bad_line": "信号或通话质量问题无法正常沟通",
     }
     first = min(present, key=lambda f: facts[f])
@@ -113,18 +126,13 @@ def _marketing(
             [s for s in (facts.get("consent"), won) if s is not None],
             [("intent_not_completed", 0.1)],
         )
-    referral = last.get("referral")
-    if (
-        has_campaign
-        and referral is not None
-        and not processing
-        and (refusal is None or refusal < referral)
-    ):
+    referral = _referral_accepted(facts, last)
+    if has_campaign and referral and not processing:
         return Proposal(
             "referral_success",
             0.75,
             "已推荐客户自行办理，客户接受",
-            [facts["referral"], referral],
+            referral,
             [("declined", 0.2)],
         )
     # Once the agreed sale went to verification, or met a missing password, a later "no" (to
@@ -163,6 +171,22 @@ def _marketing(
         [("declined", 0.2)],
         refusal_reason=(refusal_reason or NO_REASON) if refusal is not None else None,
     )
+
+
+def _referral_accepted(facts: dict[str, int], last: dict[str, int]) -> list[int]:
+    """The turns showing the customer will complete it themselves (推荐成功), or none.
+
+    The customer saying so ("我周末去营业厅办", "你把办理方式发我") after their last refusal is
+    acceptance. The agent's recommendation alone counts only on a call with no refusal: after
+    a "不用了", "以后有需要可以发短信办理" answered "嗯知道了" is politeness, not a referral.
+    """
+    refusal = last.get("refusal", -1)
+    said = last.get("self_service")
+    if said is not None and said > refusal:
+        return [s for s in (facts.get("referral"), said) if s is not None]
+    if "referral" in facts and "refusal" not in last:
+        return [facts["referral"], last["referral"]]
+    return []
 
 
 def _service(facts: dict[str, int], last: dict[str, int], refusal_reason: str | None) -> Proposal:
