@@ -86,6 +86,29 @@ async def dispose(copilot: Copilot, turns, campaign="ringback-box", events=()):
             (),
             "referral_success",
         ),
+        # "不用你办" with the customer's own plan in the same breath: 推荐成功
+        (
+            "gprs-pack",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "不用你办，我平时都在APP上自己订，回头我在APP里订一个"),
+            ],
+            (),
+            "referral_success",
+        ),
+        # agreed, no password, "I'll sort the password at the shop first": 意向未办理 (000 案例2)
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "行，办个1块的，就是服务密码我忘了"),
+                ("customer", "等我去营业厅把密码弄好再说吧"),
+            ],
+            (),
+            "intent_not_completed",
+        ),
         # "忙着呢" said with the refusal is an excuse, not an objective reason: 拒绝办理
         (
             "ringback-box",

@@ -126,8 +126,12 @@ def _marketing(
             [s for s in (facts.get("consent"), won) if s is not None],
             [("intent_not_completed", 0.1)],
         )
+    # Once the agreed sale went to verification, or met a missing password, a later "no" (to
+    # the e-contract, say) is the failure of that sale, not a refusal of the offer (000 选择14,
+    # 案例2); nor is "I'll sort the password at the shop" a referral.
+    blocked = processing or facts.get("no_password", -1) >= (consent or 0)
     referral = _referral_accepted(facts, last)
-    if has_campaign and referral and not processing:
+    if has_campaign and referral and not blocked:
         return Proposal(
             "referral_success",
             0.75,
@@ -135,10 +139,6 @@ def _marketing(
             referral,
             [("declined", 0.2)],
         )
-    # Once the agreed sale went to verification, or met a missing password, a later "no" (to
-    # the e-contract, say) is the failure of that sale, not a refusal of the offer (000 选择14,
-    # 案例2).
-    blocked = processing or facts.get("no_password", -1) >= (consent or 0)
     if has_campaign and consent is not None and (blocked or refusal is None or refusal < consent):
         failed = facts.get("verification_failed", facts.get("econtract_invalid"))
         why = (
@@ -176,13 +176,14 @@ def _marketing(
 def _referral_accepted(facts: dict[str, int], last: dict[str, int]) -> list[int]:
     """The turns showing the customer will complete it themselves (推荐成功), or none.
 
-    The customer saying so ("我周末去营业厅办", "你把办理方式发我") after their last refusal is
-    acceptance. The agent's recommendation alone counts only on a call with no refusal: after
-    a "不用了", "以后有需要可以发短信办理" answered "嗯知道了" is politeness, not a referral.
+    The customer saying so ("我周末去营业厅办", "你把办理方式发我") after their last refusal, or
+    with it ("不用你办，我回头在APP上自己订"), is acceptance. The agent's recommendation alone
+    counts only on a call with no refusal: after a "不用了", "以后有需要可以发短信办理"
+    answered "嗯知道了" is politeness, not a referral.
     """
     refusal = last.get("refusal", -1)
     said = last.get("self_service")
-    if said is not None and said > refusal:
+    if said is not None and said >= refusal:
         return [s for s in (facts.get("referral"), said) if s is not None]
     if "referral" in facts and "refusal" not in last:
         return [facts["referral"], last["referral"]]
