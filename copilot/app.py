@@ -202,16 +202,21 @@ class Copilot:
         speaker: str,
         text: str,
         deliver: Deliver | None = None,
+        early: Deliver | None = None,
     ) -> list[dict[str, Any]]:
-        """Phase one, returned at once: what retrieval and the rules say. With an LLM and a
-        `deliver`, phase two follows through it: the rephrased answer, judged disclosures."""
+        """Phase one, returned at once: what retrieval and the rules say. With `early`, the
+        answer goes out through it the moment it is decided, before the compliance check and
+        the checkpoint: the agent is waiting for it, not for them. With an LLM and a `deliver`,
+        phase two follows through it: the rephrased answer, judged disclosures."""
         state = await self._run(
             call_id,
             {"event": {"kind": "turn", "turn": {"seq": seq, "speaker": speaker, "text": text}}},
+            early,
         )
         if self.llm and deliver and not state.get("duplicate"):
             self._follow_up(call_id, state, speaker, text, deliver)
-        return _outputs(state)
+        messages = _outputs(state)
+        return messages[1:] if early and state.get("suggestion") else messages
 
     def _follow_up(
         self, call_id: str, state: dict[str, Any], speaker: str, text: str, deliver: Deliver
@@ -348,7 +353,9 @@ class Copilot:
             raise CallError("unknown_call", f"no call {call_id!r}")
         await self.audit.feedback(call_id, suggestion_id, action, text)
 
-    async def _run(self, call_id: str, update: dict[str, Any]) -> dict[str, Any]:
+    async def _run(
+        self, call_id: str, update: dict[str, Any], early: Deliver | None = None
+    ) -> dict[str, Any]:
         call = self._calls.get(call_id)
         if call is None:
             raise CallError("unknown_call", f"no open call {call_id!r}: send call.start first")
@@ -363,9 +370,23 @@ class Copilot:
             max_suggestions=self.settings.max_suggestions,
         )
         async with call.lock:  # one run at a time per call: the checkpoint is its memory
-            return await self._graph.ainvoke(
-                update, _thread(call_id), context=context, durability="exit"
-            )
+            if early is None:
+                return await self._graph.ainvoke(
+                    update, _thread(call_id), context=context, durability="exit"
+                )
+            state: dict[str, Any] = {}
+            async for mode, chunk in self._graph.astream(
+                update,
+                _thread(call_id),
+                context=context,
+                durability="exit",
+                stream_mode=["updates", "values"],
+            ):
+                if mode == "values":
+                    state = chunk
+                elif suggestion := (chunk.get("suggest") or {}).get("suggestion"):
+                    await early([suggestion])
+            return state
 
     def _campaign_of(self, call: _Call) -> Campaign | None:
         return self._campaigns.get(call.campaign_id) if call.campaign_id else None

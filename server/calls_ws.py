@@ -129,7 +129,12 @@ class CallsSession:
                 if not message.final:
                     return []  # interim hypotheses are superseded by the final with the same seq
                 return await self.copilot.turn(
-                    call_id, message.seq, message.speaker, message.text, deliver=self.emit
+                    call_id,
+                    message.seq,
+                    message.speaker,
+                    message.text,
+                    deliver=self.emit,
+                    early=self.emit,
                 )
             if isinstance(message, CallEvent):
                 return await self.copilot.crm_event(call_id, message.event)
