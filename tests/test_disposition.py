@@ -109,6 +109,39 @@ async def dispose(copilot: Copilot, turns, campaign="ringback-box", events=()):
             (),
             "intent_not_completed",
         ),
+        # the agent reading back a reply that did not take is no valid e-contract: 意向未办理
+        (
+            "gprs-pack",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "那给我开个五块的"),
+                ("agent", "为了确认机主身份，需要验证一下您的服务密码"),
+                ("agent", "不好意思，系统显示您的回复没有生效，需要回复是才可以"),
+                ("customer", "算了算了，下回再说吧"),
+            ],
+            (),
+            "intent_not_completed",
+        ),
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "那先弄个一块的试试"),
+                ("agent", "我们需要验证一下您的服务密码，您按语音提示输入"),
+                ("agent", "您好，密码验证已经通过了"),
+            ],
+            (),
+            "marketing_success",
+        ),
+        # "张建国是我爸，这是他的号": not the holder (000 选择18)
+        (
+            "ringback-box",
+            [("agent", "请问您是机主张建国先生吗？"), ("customer", "张建国是我爸，这是他的号")],
+            (),
+            "other_incomplete",
+        ),
         # "忙着呢" said with the refusal is an excuse, not an objective reason: 拒绝办理
         (
             "ringback-box",
