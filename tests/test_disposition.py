@@ -249,6 +249,68 @@ async def dispose(copilot: Copilot, turns, campaign="ringback-box", events=()):
             ("econtract.invalid",),
             "intent_not_completed",
         ),
+        # A silent line stays 意向拒绝 even when the agent ends it with "cannot hear you" words
+        (
+            "ringback-box",
+            [
+                ("agent", "请问您是机主吗？"),
+                ("agent", "您好，请问您能听到我的声音吗"),
+                ("agent", "不好意思，我现在无法听清您的声音，我稍后再联系您"),
+            ],
+            (),
+            "intent_declined",
+        ),
+        # "busy" with a refusal after the offer, and a callback turned down, are excuses
+        (
+            "gprs-pack",
+            [
+                *IDENTITY,
+                ("agent", "GPRS包月套餐，10元70兆、20元150兆，按月收费"),
+                ("customer", "哎呀我忙着呢，这个不需要，我流量够用"),
+                ("agent", "那您看我换个时间再给您打过来详细介绍一下可以吗"),
+                ("customer", "不用打了"),
+            ],
+            (),
+            "declined",
+        ),
+        (
+            "satisfaction-survey",
+            [
+                *IDENTITY,
+                ("agent", "第一个问题，您对移动网络信号满意吗，用1到10分评价"),
+                ("customer", "七分"),
+                ("customer", "行了行了，我这还忙着呢"),
+                ("agent", "那我换个您方便的时间再打给您可以吗"),
+                ("customer", "不用了，别打了，我不想做这个"),
+            ],
+            (),
+            "midway_declined",
+        ),
+        # Asking for "a few minutes" is not the questionnaire itself
+        (
+            "satisfaction-survey",
+            [
+                *IDENTITY,
+                ("agent", "您好，打扰您几分钟时间，我们这边"),
+                ("customer", "哎呀不用了不用了，挂了啊"),
+            ],
+            (),
+            "intent_declined",
+        ),
+        # "不够用" is a need, not the refusal reason "够用": the failed e-contract decides
+        (
+            "gprs-pack",
+            [
+                *IDENTITY,
+                ("agent", "GPRS包月套餐，10元每月70兆，按月收取"),
+                ("customer", "十块七十兆行吧我正好不够用"),
+                ("agent", "那我给您下发业务订购确认短信，您回复是就可以"),
+                ("agent", "系统显示您回复的内容不符合要求，验证没有成功"),
+                ("customer", "算了不回了"),
+            ],
+            (),
+            "intent_not_completed",
+        ),
     ],
 )
 async def test_each_code_from_the_call_state(

@@ -52,14 +52,9 @@ def propose(
     refusal_reason: str | None,
 ) -> Proposal:
     """`facts` hold where each thing was first said, `last` where it was last said."""
-    objective = [f for f in OBJECTIVE if f in facts]
-    if not objective and _callback_agreed(facts, last):
-        objective, facts = ["busy"], {**facts, "busy": facts["callback_proposed"]}
-    elif not objective and _busy_not_excuse(facts):
-        objective = ["busy"]
-    if objective:
-        return _objective(facts, objective)
     if "customer_spoke" not in facts:
+        # A silent line, whatever the agent said to end it ("无法听清您的声音" included): nothing
+        # objective can be known of a customer who never spoke.
         return Proposal(
             "intent_declined",
             0.9,
@@ -67,6 +62,13 @@ def propose(
             [],
             [("other_incomplete", 0.1)],
         )
+    objective = [f for f in OBJECTIVE if f in facts]
+    if not objective and _callback_agreed(facts, last):
+        objective, facts = ["busy"], {**facts, "busy": facts["callback_proposed"]}
+    elif not objective and _busy_not_excuse(facts, last):
+        objective = ["busy"]
+    if objective:
+        return _objective(facts, objective)
     if campaign_type == "service":
         return _service(facts, last, refusal_reason)
     return _marketing(facts, last, refusal_reason, has_campaign=campaign_type == "marketing")
@@ -83,13 +85,18 @@ def _callback_agreed(facts: dict[str, int], last: dict[str, int]) -> bool:
     return last.get("refusal", -1) < proposed
 
 
-def _busy_not_excuse(facts: dict[str, int]) -> bool:
+def _busy_not_excuse(facts: dict[str, int], last: dict[str, int]) -> bool:
     """A customer "在忙" before the offer was presented and before any refusal could not
-    listen; said with or after a refusal ("没兴趣，我这忙着呢") it is a way to end the call."""
+    listen; said with or after a refusal ("没兴趣，我这忙着呢") it is a way to end the call, and
+    so it is when the customer turns down the callback the agent then proposes ("别打了")."""
     busy = facts.get("busy")
     if busy is None or any(f in facts for f in COMPLETED):
         return False
-    return busy < facts.get("presented", busy + 1) and busy < facts.get("refusal", busy + 1)
+    proposed = last.get("callback_proposed", -1)
+    if proposed >= busy and last.get("refusal", -1) > proposed:
+        return False
+    ends_refusal = last["busy"] >= facts.get("refusal", last["busy"] + 1)
+    return busy < facts.get("presented", busy + 1) and not ends_refusal
 
 
 def _objective(facts: dict[str, int], present: list[str]) -> Proposal:
@@ -116,7 +123,16 @@ def _marketing(
     presented = facts.get("presented")  # the product itself: amounts, tiers, monthly fee
     consent = last.get("consent")
     refusal = last.get("refusal")  # the customer's last word on it decides
-    processing = "verification_started" in facts or "econtract_sent" in facts
+    # A failed check is one that ran, however its start was worded.
+    processing = any(
+        f in facts
+        for f in (
+            "verification_started",
+            "econtract_sent",
+            "verification_failed",
+            "econtract_invalid",
+        )
+    )
     if has_campaign and ("verification_passed" in facts or "econtract_valid" in facts):
         won = facts.get("verification_passed", facts.get("econtract_valid", 0))
         return Proposal(
