@@ -311,6 +311,21 @@ async def dispose(copilot: Copilot, turns, campaign="ringback-box", events=()):
             (),
             "intent_not_completed",
         ),
+        # "不算有效回复" and "没有为您开通成功" are failures, not the success words they contain
+        (
+            "ringback-box",
+            [
+                *IDENTITY,
+                *OFFER,
+                ("customer", "嗯那行我来个一块的"),
+                ("agent", "已经给您下发业务订购确认短信，您回复是就可以"),
+                ("agent", "系统显示您回复的是办理两个字，这个不算有效回复"),
+                ("customer", "算了不弄了"),
+                ("agent", "好的，那这次就没有为您开通成功，打扰您了"),
+            ],
+            (),
+            "intent_not_completed",
+        ),
     ],
 )
 async def test_each_code_from_the_call_state(
