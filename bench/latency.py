@@ -93,6 +93,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_steal() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole machine: on a shared VM the hypervisor's steal time
+    is why the same build measures differently from one hour to the next."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[7], sum(fields)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -104,7 +111,7 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
     questions = customer_questions()
     rng = random.Random(calls)
     pid = server.proc.pid  # type: ignore[union-attr]
-    cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
+    cpu_before, wall_before, steal_before = cpu_seconds(pid), time.perf_counter(), cpu_steal()
     results = await asyncio.gather(
         *(
             one_call(
@@ -119,6 +126,7 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
         )
     )
     cpu_used, wall = cpu_seconds(pid) - cpu_before, time.perf_counter() - wall_before
+    steal, total = (after - before for after, before in zip(cpu_steal(), steal_before, strict=True))
     values = sorted(v for r in results for v in r)
     return {
         "concurrent_calls": calls,
@@ -129,6 +137,7 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
         "server_cpu_ms_per_chunk": round(cpu_used * 1e3 / (calls * (turns + 2)), 2),
         "server_cpu_utilisation": round(cpu_used / wall, 2),
         "server_rss_mb": round(rss_mb(pid), 1),
+        "machine_cpu_steal_pct": round(100 * steal / max(total, 1), 1),
     }
 
 
