@@ -38,6 +38,20 @@ class LostWords(BaseModel):
     answer: str
 
 
+class Dialect(BaseModel):
+    """Speech the recogniser wrote in a dialect's own characters (粤语 嘅/咩/唔, 闽南话 汝/啥物,
+    吴语 侬/阿拉): the agent cannot follow it, and 004's approved answer is to ask for Mandarin.
+    Told by the form of the words, not their meaning, so no paraphrase of it needs indexing."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: words of the dialect that Mandarin speech does not use
+    markers: list[str] = Field(min_length=1)
+    #: at least this many different markers in the turn: one 唔 is a Mandarin "嗯"
+    min_markers: int = Field(ge=1)
+    #: the knowledge entry whose approved wording asks for Mandarin
+    answer: str
+
+
 class CueFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
     kind: Literal["cues"]
@@ -45,6 +59,12 @@ class CueFile(BaseModel):
     customer: dict[str, Cue]
     agent: dict[str, Cue]
     lost_words: LostWords | None = None
+    dialect: Dialect | None = None
+
+
+#: Turn facts told by the form of a customer's words, each answered by one fixed entry.
+WORDS_LOST = "words_lost"
+DIALECT = "dialect"
 
 
 class CueBook:
@@ -64,6 +84,16 @@ class CueBook:
         self._question_words = (
             _compile(Cue(phrases=spec.lost_words.question_words)) if spec.lost_words else None
         )
+        self.dialect = spec.dialect
+        self._dialect_markers = (
+            _compile(Cue(phrases=spec.dialect.markers)) if spec.dialect else None
+        )
+        #: the entry that answers each form fact
+        self.fixed_answers: dict[str, str] = {}
+        if spec.lost_words:
+            self.fixed_answers[WORDS_LOST] = spec.lost_words.answer
+        if spec.dialect:
+            self.fixed_answers[DIALECT] = spec.dialect.answer
 
     @classmethod
     def load(cls, path: Path) -> CueBook:
@@ -78,6 +108,20 @@ class CueBook:
         """True when a customer turn says nothing but quiet cues (嗯 / 是我 / 那办一个吧 / 不用了),
         a number, or nothing at all: such a turn gets no answer suggestion."""
         return len(self._left_over(bare(text))) <= 1
+
+    def form_facts(self, text: str) -> list[str]:
+        """What the form of a customer turn says (most words lost, a dialect), whatever it means."""
+        return [
+            name
+            for name, found in ((WORDS_LOST, self.words_lost), (DIALECT, self.speaks_dialect))
+            if found(text)
+        ]
+
+    def speaks_dialect(self, text: str) -> bool:
+        if self.dialect is None or self._dialect_markers is None:
+            return False
+        markers = set(self._dialect_markers.findall(bare(text)))
+        return len(markers) >= self.dialect.min_markers
 
     def words_lost(self, text: str) -> bool:
         """True when the ASR lost most of a customer's question: several gaps, and what is left

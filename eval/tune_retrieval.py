@@ -45,9 +45,9 @@ def main(path: Path) -> None:
                     for entry_id, answer in retriever.answers().items()
                     if any(p in answer.answer for p in turn.expect_answer)
                 }
-            lost = cues.words_lost(turn.text)
-            if lost or cues.is_statement(turn.text):  # as the graph's understand node decides
-                shown = [cues.lost_words.answer] if lost and cues.lost_words else []
+            form = cues.form_facts(turn.text)
+            if form or cues.is_statement(turn.text):  # as the graph's understand node decides
+                shown = [cues.fixed_answers[f] for f in form]
                 if correct is None:
                     fixed_quiet_turns += 1
                     fixed_quiet += not shown

@@ -71,6 +71,23 @@ async def test_a_question_the_asr_mostly_lost_gets_the_approved_request_to_repea
     assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
 
 
+async def test_speech_written_in_a_dialect_gets_the_approved_request_for_mandarin(
+    copilot: Copilot,
+) -> None:
+    await copilot.start_call("g-dialect", None, "outbound")
+    await copilot.turn("g-dialect", 1, "agent", "您好，我是北京移动10086客户代表")
+    # Cantonese, Hokkien and Shanghainese written in their own characters; none is indexed.
+    for seq, text in enumerate(["唔该你讲慢啲，我听唔明嘅", "汝欲创啥物", "侬讲点啥，阿拉覅听"], 2):
+        [suggestion] = await copilot.turn("g-dialect", seq, "customer", text)
+        top = suggestion["items"][0]
+        assert top["source"]["id"] == "kb-sit-dialect", text
+        assert "麻烦您讲普通话" in top["text"]
+    # One 唔 is the Mandarin "嗯"; a northern turn in Mandarin characters is understood.
+    assert await copilot.turn("g-dialect", 8, "customer", "唔，好的") == []
+    [answer] = await copilot.turn("g-dialect", 9, "customer", "你们咋知道俺电话的")
+    assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
+
+
 async def test_a_decision_needs_a_clearer_match_to_get_an_answer(copilot: Copilot) -> None:
     await copilot.start_call("g-decide", "ringback-box", "outbound")
     await copilot.turn("g-decide", 1, "agent", "主叫铃音盒包月1元3首，您看给您开一个吗？")

@@ -18,8 +18,6 @@ ALTERNATIVE_MARGIN = 0.08
 #: Fitted on the dev split (eval/tune_retrieval.py) like the threshold.
 DECISION_MARGIN = 0.05
 DECISIONS = frozenset({"consent", "refusal"})
-#: The turn fact of a customer question the speech recognition mostly lost.
-WORDS_LOST = "words_lost"
 
 
 def answer_bar(threshold: float, turn_facts: Iterable[str]) -> float:
@@ -54,8 +52,8 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
     turn = state["event"]["turn"]
     cues = runtime.context.cues
     names = cues.facts(turn["speaker"], turn["text"])
-    if turn["speaker"] == "customer" and cues.words_lost(turn["text"]):
-        names.append(WORDS_LOST)
+    form = cues.form_facts(turn["text"]) if turn["speaker"] == "customer" else []
+    names += form
     new_facts = {name: turn["seq"] for name in names}
     if turn["speaker"] == "customer":
         new_facts["customer_spoke"] = turn["seq"]
@@ -63,8 +61,7 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         "facts": new_facts,
         "last_seen": new_facts,
         "turn_facts": names,
-        "quiet": turn["speaker"] == "agent"
-        or (WORDS_LOST not in names and cues.is_statement(turn["text"])),
+        "quiet": turn["speaker"] == "agent" or (not form and cues.is_statement(turn["text"])),
     }
     # The last refusal that gives a reason is the customer's reason ("不用" to an aside, then
     # "不办了，单位配了随身wifi"); a bare "不要" later does not erase it.
@@ -119,7 +116,7 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     threshold = ctx.answer_threshold
     candidates = state.get("candidates") or []
     turn_facts = state.get("turn_facts") or []
-    items = _repeat_request(turn_facts, ctx) + _product_answers(turn_facts, ctx)
+    items = _fixed_answers(turn_facts, ctx) + _product_answers(turn_facts, ctx)
     if candidates and candidates[0]["score"] >= answer_bar(threshold, turn_facts):
         items += [
             {
@@ -145,17 +142,16 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     }
 
 
-def _repeat_request(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:
-    """The approved "please repeat that" when the ASR lost the customer's question: guessing an
-    answer to words nobody heard would be worse than asking."""
-    lost = ctx.cues.lost_words
-    if WORDS_LOST not in turn_facts or lost is None:
-        return []
-    live = ctx.retriever.live(lost.answer)
-    if live is None:
-        return []
-    source = {"id": live.doc.id, "version": live.version}
-    return [{"text": live.doc.answer, "source": source, "score": 1.0}]
+def _fixed_answers(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:
+    """The approved "please repeat that" when the ASR lost the customer's question, and "please
+    speak Mandarin" when it wrote a dialect: guessing an answer to words nobody understood would
+    be worse than asking."""
+    items = []
+    for fact, entry_id in ctx.cues.fixed_answers.items():
+        if fact in turn_facts and (live := ctx.retriever.live(entry_id)) is not None:
+            source = {"id": live.doc.id, "version": live.version}
+            items.append({"text": live.doc.answer, "source": source, "score": 1.0})
+    return items
 
 
 def _product_answers(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:
