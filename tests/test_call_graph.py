@@ -158,3 +158,24 @@ async def test_a_restarted_copilot_resumes_the_call(tmp_path: Path) -> None:
         assert await second.turn("r-1", 2, "customer", "不需要，我用不上") == []  # resent
         [disposition] = await second.end_call("r-1", "hangup")
     assert disposition["code"] == "declined"
+
+
+async def test_the_seeds_next_step_is_shown_beside_the_first_answer(copilot: Copilot) -> None:
+    """001 问题27: a complaint about a shop is first redirected to 10086; the wording for a
+    customer who insists on having it recorded comes right after, ready for the next breath."""
+    await copilot.start_call("g-related", None, "outbound")
+    text = "我跟你说那个营业厅的人态度差得要命 排了半天队 这事你们管不管"
+    [suggestion] = await copilot.turn("g-related", 1, "customer", text)
+    ids = [item["source"]["id"] for item in suggestion["items"]]
+    assert ids[:2] == ["kb-store-complaint-redirect", "kb-store-complaint-record"]
+    # 004's answer to personal questions links 001's outbound wording for the same situation:
+    # shown on an outbound call, skipped on an inbound one.
+    personal = "小姐姐你今年多大了 结婚了没"
+    [outbound] = await copilot.turn("g-related", 2, "customer", personal)
+    ids = [item["source"]["id"] for item in outbound["items"]]
+    assert ids[:2] == ["kb-sit-personal-info", "kb-sec-harassment-offtopic"]
+    await copilot.start_call("g-related-in", None, "inbound")
+    [inbound] = await copilot.turn("g-related-in", 1, "customer", personal)
+    ids = [item["source"]["id"] for item in inbound["items"]]
+    assert ids[0] == "kb-sit-personal-info"
+    assert "kb-sec-harassment-offtopic" not in ids

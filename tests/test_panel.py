@@ -209,3 +209,37 @@ async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None
         f"p95 {p95:.1f} ms over {len(timings)}"
     )
     assert len(timings) >= len(questions) - 3  # the answers reached the page
+
+
+async def test_an_edit_in_the_editor_keeps_the_fields_its_form_does_not_show(
+    tmp_path: Path,
+) -> None:
+    """The form shows title, phrasings, wording, direction and source; an entry's note, tags
+    and related links must survive an editor's save, or approving the edit would drop them."""
+    from playwright.async_api import async_playwright, expect
+
+    server = ServerProcess(tmp_path).start()
+    entry = f"{server.http}/v1/knowledge/answers/kb-store-complaint-redirect"
+    try:
+        before = httpx.get(entry).json()["approved"]
+        assert before["related"] and before["note"] and before["tags"]
+        async with async_playwright() as p:
+            browser = await launch_chromium(p)
+            page = await browser.new_page()
+            await page.goto(f"{server.http}/editor")
+            await page.locator("#q").fill("营业厅")
+            await page.locator("#search button").first.click()
+            await page.locator("#entries li", has_text="kb-store-complaint-redirect").click()
+            await expect(page.locator("#f-title")).to_have_value(before["title"])
+            await page.locator("#f-title").fill(before["title"] + "（修订）")
+            await page.locator(
+                "#entry button[type=submit], #entry button:not([type])"
+            ).first.click()
+            await expect(page.locator("#message")).to_contain_text("已保存草稿")
+            await browser.close()
+        draft = httpx.get(entry).json()["drafts"][-1]
+        assert draft["title"] == before["title"] + "（修订）"
+        for kept in ("related", "note", "tags", "questions", "answer", "source"):
+            assert draft[kept] == before[kept], kept
+    finally:
+        server.stop()

@@ -94,7 +94,13 @@ async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str,
     )
     return {
         "candidates": [
-            {"id": h.answer.id, "version": h.version, "text": h.answer.answer, "score": h.score}
+            {
+                "id": h.answer.id,
+                "version": h.version,
+                "text": h.answer.answer,
+                "score": h.score,
+                "related": h.related,
+            }
             for h in hits
         ]
     }
@@ -125,7 +131,7 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
                 "score": round(c["score"], 3),
             }
             for i, c in enumerate(candidates[: ctx.max_suggestions])
-            if i == 0 or c["score"] >= threshold - ALTERNATIVE_MARGIN
+            if i == 0 or c.get("related") or c["score"] >= threshold - ALTERNATIVE_MARGIN
         ]
     if not items:
         return {"suggestion": None}

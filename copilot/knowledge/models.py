@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from copilot.codes import WarningCode
 
@@ -31,6 +38,10 @@ class Answer(_Doc):
     tags: list[str] = Field(default_factory=list)
     direction: Direction = "both"
     source: Text
+    #: Entries shown right after this one when it is the best answer: the seed's next step when
+    #: the customer insists (redirect, then record the complaint), or the same situation's
+    #: wording in another seed. A link to an entry that is not live is skipped.
+    related: list[EntryId] = Field(default_factory=list)
 
     @field_validator("questions")
     @classmethod
@@ -41,6 +52,12 @@ class Answer(_Doc):
                 raise ValueError(f"question listed twice: {q}")
             seen.add(q)
         return questions
+
+    @model_validator(mode="after")
+    def _not_related_to_itself(self) -> Answer:
+        if self.id in self.related:
+            raise ValueError("related: an entry cannot be related to itself")
+        return self
 
     def serves(self, direction: str) -> bool:
         return self.direction == "both" or self.direction == direction

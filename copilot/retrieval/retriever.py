@@ -52,6 +52,8 @@ class Hit:
     answer: Answer
     version: int
     score: float
+    #: shown because the best hit links to it (`Answer.related`), whatever its own score
+    related: bool = False
 
 
 class Retriever:
@@ -123,10 +125,26 @@ class Retriever:
             scores = {e: self._fusion.lexical(s) for e, s in lexical.items()}
         else:
             scores = {e: self._fusion.score(dense[e], lexical[e]) for e in dense}
-        ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:limit]
+        ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+        related = self._related(ranked[0], direction) if ranked else []
+        order = ranked[:1] + related + [e for e in ranked[1:] if e not in related]
         return [
-            Hit(answer=self._live[e].doc, version=self._live[e].version, score=scores[e])
-            for e in ranked
+            Hit(
+                answer=self._live[e].doc,
+                version=self._live[e].version,
+                # a linked entry neither ranker fetched scores as the weakest one fetched
+                score=scores.get(e, self._fusion.score(min(dense.values(), default=0.0), 0.0)),
+                related=e in related,
+            )
+            for e in order[:limit]
+        ]
+
+    def _related(self, entry_id: str, direction: str) -> list[str]:
+        """The live entries `entry_id` links to that serve this call's direction."""
+        return [
+            e
+            for e in self._live[entry_id].doc.related
+            if e in self._live and self._live[e].doc.serves(direction)
         ]
 
     def live(self, entry_id: str) -> LiveEntry[Answer] | None:

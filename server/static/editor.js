@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 $("token").value = params.get("token") || "";
-let current = null; // {id, latest_version} of the entry in the form
+let current = null; // {id, latest_version, base} of the entry in the form; base: the version loaded
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -47,7 +47,7 @@ async function load(id) {
   try {
     const entry = await api("GET", "/" + encodeURIComponent(id));
     const v = entry.drafts.length ? entry.drafts[entry.drafts.length - 1] : entry.approved;
-    current = { id, latest_version: entry.latest_version };
+    current = { id, latest_version: entry.latest_version, base: v };
     $("f-id").value = v.id; $("f-id").readOnly = true;
     $("f-title").value = v.title;
     $("f-questions").value = v.questions.join("\n");
@@ -58,8 +58,11 @@ async function load(id) {
   } catch (err) { say(err.message, false); }
 }
 
+// Fields the form does not show (note, tags, related) are kept from the version loaded.
 function formBody() {
-  return { id: $("f-id").value.trim(), title: $("f-title").value.trim(),
+  const { version, status, author, created_at, approved_by, approved_at, ...kept } =
+    (current && current.base) || {};
+  return { ...kept, id: $("f-id").value.trim(), title: $("f-title").value.trim(),
            questions: $("f-questions").value.split("\n").map((q) => q.trim()).filter(Boolean),
            answer: $("f-answer").value.trim(), direction: $("f-direction").value,
            source: $("f-source").value.trim() };
@@ -72,7 +75,7 @@ $("entry").onsubmit = async (event) => {
     const saved = current
       ? await api("PUT", "/" + encodeURIComponent(current.id), { ...body, base_version: current.latest_version })
       : await api("POST", "", body);
-    current = { id: body.id, latest_version: saved.version };
+    current = { id: body.id, latest_version: saved.version, base: body };
     const clashes = (saved.conflicts || []).map((c) => `「${c.question}」已检索到 ${c.entry}`).join("；");
     say(`已保存草稿 v${saved.version}` + (clashes ? `，注意冲突：${clashes}` : ""), true);
     search();
