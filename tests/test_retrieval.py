@@ -38,6 +38,16 @@ def test_statements_are_quiet_and_questions_are_not(copilot: Copilot) -> None:
         assert not copilot.cues.is_statement(text), text
 
 
+def test_asking_the_agent_to_hold_is_quiet_but_a_question_after_wait_is_not(
+    copilot: Copilot,
+) -> None:
+    # "等一下" opens both a hold (the agent just waits) and an interruption or a question.
+    for text in ("你稍等啊，我把火关了", "等会儿我跟旁边人说句话", "稍等一下，我这边进个门"):
+        assert copilot.cues.is_statement(text), text
+    for text in ("等一下我跟你说个事", "等一下，你们怎么知道我电话的", "稍等我问问多少钱"):
+        assert not copilot.cues.is_statement(text), text
+
+
 def test_text_normalisation_drops_asr_noise() -> None:
     assert bare("喂，那个_你们 是 哪里？") == "你们是哪里"
 
