@@ -27,6 +27,7 @@ def test_held_out_and_dev_utterances_are_never_indexed() -> None:
         "heldout2.jsonl",
         "heldout3.jsonl",
         "heldout4.jsonl",
+        "heldout6.jsonl",
         "dev.jsonl",
     ):
         for dialogue in load_dialogues(DATASETS / name):
@@ -43,6 +44,7 @@ def test_every_expected_phrase_is_approved_wording() -> None:
         "heldout2.jsonl",
         "heldout3.jsonl",
         "heldout4.jsonl",
+        "heldout6.jsonl",
         "dev.jsonl",
     ):
         for dialogue in load_dialogues(DATASETS / name):
