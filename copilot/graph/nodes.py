@@ -16,7 +16,7 @@ ALTERNATIVE_MARGIN = 0.08
 #: A turn that states a decision ("我不办，我流量够用", "那你给我办了吧") is itself what the agent
 #: acts on; it gets an answer only when retrieval is this much surer than the threshold.
 #: Fitted on the dev split (eval/tune_retrieval.py) like the threshold.
-DECISION_MARGIN = 0.05
+DECISION_MARGIN = 0.08
 DECISIONS = frozenset({"consent", "refusal"})
 
 
