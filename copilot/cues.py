@@ -52,6 +52,20 @@ class Dialect(BaseModel):
     answer: str
 
 
+class Reply(BaseModel):
+    """A customer turn that answers the agent's own question in the question's words (请问您贵姓？
+    免贵姓刘; 是在营业厅办的吗？ 嗯 是在营业厅办的) asks nothing: it gets no answer suggestion."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: words that make the agent's turn a question (a "?" always does)
+    agent_asks: list[str] = Field(min_length=1)
+    #: words that make the customer's reply a question of its own (a "?" always does)
+    customer_asks: list[str] = Field(min_length=1)
+    #: at most this many characters of the reply may be new: not in the agent's question, not a
+    #: quiet cue, a number or a function word (免贵姓刘: 免 and 刘)
+    max_new_chars: int = Field(ge=0)
+
+
 class CueFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
     kind: Literal["cues"]
@@ -60,6 +74,7 @@ class CueFile(BaseModel):
     agent: dict[str, Cue]
     lost_words: LostWords | None = None
     dialect: Dialect | None = None
+    reply: Reply | None = None
 
 
 #: Turn facts told by the form of a customer's words, each answered by one fixed entry.
@@ -85,6 +100,11 @@ class CueBook:
             _compile(Cue(phrases=spec.lost_words.question_words)) if spec.lost_words else None
         )
         self.dialect = spec.dialect
+        self.reply = spec.reply
+        self._agent_asks = _compile(Cue(phrases=spec.reply.agent_asks)) if spec.reply else None
+        self._customer_asks = (
+            _compile(Cue(phrases=spec.reply.customer_asks)) if spec.reply else None
+        )
         self._dialect_markers = (
             _compile(Cue(phrases=spec.dialect.markers)) if spec.dialect else None
         )
@@ -104,10 +124,22 @@ class CueBook:
         said = bare(text)
         return [name for name, pattern in self._patterns[speaker].items() if pattern.search(said)]
 
-    def is_statement(self, text: str) -> bool:
+    def is_statement(self, text: str, after: str | None = None) -> bool:
         """True when a customer turn says nothing but quiet cues (嗯 / 是我 / 那办一个吧 / 不用了),
-        a number, or nothing at all: such a turn gets no answer suggestion."""
-        return len(self._left_over(bare(text))) <= 1
+        a number, or nothing at all, or when it only answers `after`, the agent's question just
+        before it, in that question's words: such a turn gets no answer suggestion."""
+        said = bare(text)
+        return len(self._left_over(said)) <= 1 or (
+            after is not None and self._answers_question(text, after)
+        )
+
+    def _answers_question(self, text: str, asked: str) -> bool:
+        if self.reply is None or self._agent_asks is None or self._customer_asks is None:
+            return False
+        if not _asks(asked, self._agent_asks) or _asks(text, self._customer_asks):
+            return False
+        new = set(self._left_over(bare(text))) - set(bare(asked))
+        return len(new) <= self.reply.max_new_chars
 
     def form_facts(self, text: str) -> list[str]:
         """What the form of a customer turn says (most words lost, a dialect), whatever it means."""
@@ -150,6 +182,10 @@ _FUNCTION_WORDS = re.compile(
 
 #: Digits and spoken numbers (phone numbers, tiers, dates read out), plus measure words.
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
+
+
+def _asks(text: str, words: re.Pattern[str]) -> bool:
+    return "?" in text or "？" in text or words.search(bare(text)) is not None
 
 
 def _compile(cue: Cue) -> re.Pattern[str]:

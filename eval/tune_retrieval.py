@@ -35,7 +35,9 @@ def main(path: Path) -> None:
     rows = []
     fixed_hits = fixed_quiet = fixed_answer_turns = fixed_quiet_turns = 0
     for d in dialogues:
-        for turn in d.turns:
+        for i, turn in enumerate(d.turns):
+            previous = d.turns[i - 1] if i else None
+            asked = previous.text if previous and previous.speaker == "agent" else None
             if not (turn.expect_answer or turn.expect_no_answer):
                 continue
             correct = None
@@ -46,7 +48,8 @@ def main(path: Path) -> None:
                     if any(p in answer.answer for p in turn.expect_answer)
                 }
             form = cues.form_facts(turn.text)
-            if form or cues.is_statement(turn.text):  # as the graph's understand node decides
+            # as the graph's understand node decides
+            if form or cues.is_statement(turn.text, after=asked):
                 shown = [cues.fixed_answers[f] for f in form]
                 if correct is None:
                     fixed_quiet_turns += 1

@@ -38,6 +38,26 @@ def test_statements_are_quiet_and_questions_are_not(copilot: Copilot) -> None:
         assert not copilot.cues.is_statement(text), text
 
 
+def test_a_reply_in_the_words_of_the_agents_question_is_quiet(copilot: Copilot) -> None:
+    replies = [
+        ("请问先生您贵姓？", "免贵姓刘"),
+        ("您这个号是在营业厅办的吗？", "嗯 是在营业厅办的"),
+        ("请问您现在方便接听电话吗？", "方便 你说吧"),
+    ]
+    for asked, text in replies:
+        assert not copilot.cues.is_statement(text), text  # alone, it could be a question
+        assert copilot.cues.is_statement(text, after=asked), text
+    not_replies = [
+        ("您这个号是在营业厅办的吗？", "是在营业厅办的吗"),  # asks back
+        ("您这个号是在营业厅办的吗？", "营业厅办的 你们怎么知道"),
+        ("这个套餐优惠是五折，您看需要帮您办理吗？", "我另一个一三八的号也想要这个，一块办了吧"),
+        ("好的，我给您介绍一下这个业务。", "介绍这个业务"),  # the agent asked nothing
+        ("请问您平时流量用得多吗？", "流量用得多 但你们信号太差了老掉线"),
+    ]
+    for asked, text in not_replies:
+        assert not copilot.cues.is_statement(text, after=asked), text
+
+
 def test_asking_the_agent_to_hold_is_quiet_but_a_question_after_wait_is_not(
     copilot: Copilot,
 ) -> None:

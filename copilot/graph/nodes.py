@@ -61,7 +61,8 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         "facts": new_facts,
         "last_seen": new_facts,
         "turn_facts": names,
-        "quiet": turn["speaker"] == "agent" or (not form and cues.is_statement(turn["text"])),
+        "quiet": turn["speaker"] == "agent"
+        or (not form and cues.is_statement(turn["text"], after=_agent_asked(state))),
     }
     # The last refusal that gives a reason is the customer's reason ("不用" to an aside, then
     # "不办了，单位配了随身wifi"); a bare "不要" later does not erase it.
@@ -69,6 +70,13 @@ async def understand(state: CallState, runtime: Runtime[CallContext]) -> dict[st
         update["refusal_reason"] = reason
     update["stage"] = stage_of({**new_facts, **state.get("facts", {})})
     return update
+
+
+def _agent_asked(state: CallState) -> str | None:
+    """The agent's turn just before this one, if the last thing said before it was the agent's."""
+    turns = state.get("turns") or []
+    previous = turns[-2] if len(turns) >= 2 else None
+    return previous["text"] if previous and previous["speaker"] == "agent" else None
 
 
 async def record_event(state: CallState) -> dict[str, Any]:
