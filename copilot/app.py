@@ -29,7 +29,7 @@ from copilot.knowledge.models import Campaign
 from copilot.knowledge.store import SqliteKnowledgeStore
 from copilot.llm.service import LLMService
 from copilot.retrieval.embedding import load_embedder
-from copilot.retrieval.retriever import Retriever
+from copilot.retrieval.retriever import Hit, Retriever
 from copilot.retrieval.text import Tokenizer
 from copilot.retrieval.vector_index import VectorIndex, open_chroma
 from copilot.settings import Settings
@@ -55,6 +55,7 @@ Deliver = Callable[[list[dict[str, Any]]], Awaitable[None]]
 @dataclass
 class _Call:
     campaign_id: str | None
+    direction: str
     lock: asyncio.Lock
     #: LLM work beside the call: cancelled when it is no longer wanted, awaited by `settle`.
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -163,7 +164,9 @@ class Copilot:
         if previous.values:
             if previous.values.get("stage") == "ended":
                 raise CallError("call_ended", f"call {call_id} has already ended")
-            self._calls.setdefault(call_id, _Call(campaign_id, asyncio.Lock()))
+            self._calls.setdefault(
+                call_id, _Call(campaign_id, previous.values["direction"], asyncio.Lock())
+            )
             resumed = {
                 "type": "call.started",
                 "call_id": call_id,
@@ -175,7 +178,7 @@ class Copilot:
             if not checklist:
                 return [resumed]
             return [resumed, {"type": "checklist", "call_id": call_id, "items": checklist}]
-        self._calls[call_id] = _Call(campaign_id, asyncio.Lock())
+        self._calls[call_id] = _Call(campaign_id, direction, asyncio.Lock())
         state = await self._run(
             call_id,
             {
@@ -207,12 +210,26 @@ class Copilot:
         """Phase one, returned at once: what retrieval and the rules say. With `early`, the
         answer goes out through it the moment it is decided, before the compliance check and
         the checkpoint: the agent is waiting for it, not for them. With an LLM and a `deliver`,
-        phase two follows through it: the rephrased answer, judged disclosures."""
-        state = await self._run(
-            call_id,
-            {"event": {"kind": "turn", "turn": {"seq": seq, "speaker": speaker, "text": text}}},
-            early,
+        phase two follows through it: the rephrased answer, judged disclosures.
+
+        A customer turn's search starts here, before the run loads the call's state: most turns
+        are questions, and one that turns out quiet (or a duplicate) only cancels it."""
+        call = self._calls.get(call_id)
+        search = (
+            self.retriever.asearch(text, call.direction, mode=self.settings.retrieval_mode)
+            if call is not None and speaker == "customer"
+            else None
         )
+        try:
+            state = await self._run(
+                call_id,
+                {"event": {"kind": "turn", "turn": {"seq": seq, "speaker": speaker, "text": text}}},
+                early,
+                search,
+            )
+        finally:
+            if search is not None:
+                search.cancel()  # a no-op once it ran; skips it while it still waits its turn
         if self.llm and deliver and not state.get("duplicate"):
             self._follow_up(call_id, state, speaker, text, deliver)
         messages = _outputs(state)
@@ -354,7 +371,11 @@ class Copilot:
         await self.audit.feedback(call_id, suggestion_id, action, text)
 
     async def _run(
-        self, call_id: str, update: dict[str, Any], early: Deliver | None = None
+        self,
+        call_id: str,
+        update: dict[str, Any],
+        early: Deliver | None = None,
+        search: asyncio.Future[list[Hit]] | None = None,
     ) -> dict[str, Any]:
         call = self._calls.get(call_id)
         if call is None:
@@ -368,6 +389,7 @@ class Copilot:
             answer_threshold=self.settings.answer_threshold,
             retrieval_mode=self.settings.retrieval_mode,
             max_suggestions=self.settings.max_suggestions,
+            search=search,
         )
         async with call.lock:  # one run at a time per call: the checkpoint is its memory
             if early is None:

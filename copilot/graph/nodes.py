@@ -97,8 +97,11 @@ async def record_event(state: CallState) -> dict[str, Any]:
 
 async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
     ctx = runtime.context
-    hits = await ctx.retriever.asearch(
-        state["event"]["turn"]["text"], state["direction"], mode=ctx.retrieval_mode
+    hits = await (
+        ctx.search
+        or ctx.retriever.asearch(
+            state["event"]["turn"]["text"], state["direction"], mode=ctx.retrieval_mode
+        )
     )
     return {
         "candidates": [

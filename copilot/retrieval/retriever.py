@@ -151,12 +151,15 @@ class Retriever:
         """The served version of one entry, if it is live."""
         return self._live.get(entry_id)
 
-    async def asearch(
+    def asearch(
         self, text: str, direction: str, *, mode: Mode = "hybrid", limit: int = 3
-    ) -> list[Hit]:
-        """`search` for a live call, on the retrieval worker thread."""
+    ) -> asyncio.Future[list[Hit]]:
+        """`search` for a live call, started now on the retrieval worker thread: await the
+        future for the hits, or cancel it if they are no longer wanted before it ran."""
         work = partial(self.search, text, direction, mode=mode, limit=limit)
-        return await asyncio.get_running_loop().run_in_executor(self._worker, work)
+        search = asyncio.get_running_loop().run_in_executor(self._worker, work)
+        search.add_done_callback(_consume)
+        return search
 
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
@@ -167,3 +170,10 @@ class Retriever:
     @property
     def entry_count(self) -> int:
         return len(self._live)
+
+
+def _consume(search: asyncio.Future[list[Hit]]) -> None:
+    """A search nobody awaited (its turn turned out quiet) must not log "exception never
+    retrieved"; one that is awaited raises its exception there as usual."""
+    if not search.cancelled():
+        search.exception()
