@@ -58,6 +58,15 @@ def test_a_reply_in_the_words_of_the_agents_question_is_quiet(copilot: Copilot) 
         assert not copilot.cues.is_statement(text, after=asked), text
 
 
+def test_a_goodbye_is_quiet_but_thanks_with_it_still_gets_the_thanks_answer(
+    copilot: Copilot,
+) -> None:
+    for text in ("好嘞 再见啊", "嗯嗯 拜拜", "行 回见"):
+        assert copilot.cues.is_statement(text), text
+    for text in ("谢谢你啊 再见", "再见之前我问一下 这个怎么收费"):
+        assert not copilot.cues.is_statement(text), text
+
+
 def test_asking_the_agent_to_hold_is_quiet_but_a_question_after_wait_is_not(
     copilot: Copilot,
 ) -> None:
