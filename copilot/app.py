@@ -387,7 +387,6 @@ class Copilot:
             # Looked up per run: an approved change to the campaign applies to running calls.
             campaign=self._campaign_of(call),
             answer_threshold=self.settings.answer_threshold,
-            retrieval_mode=self.settings.retrieval_mode,
             max_suggestions=self.settings.max_suggestions,
             search=search,
         )

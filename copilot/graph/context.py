@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from copilot.compliance.checker import Checker
 from copilot.cues import CueBook
 from copilot.knowledge.models import Campaign
-from copilot.retrieval.retriever import Hit, Mode, Retriever
+from copilot.retrieval.retriever import Hit, Retriever
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,6 @@ class CallContext:
     campaign: Campaign | None
     answer_threshold: float
     max_suggestions: int = 3
-    retrieval_mode: Mode = "hybrid"
     #: The search for this run's customer turn, started when its chunk arrived: it runs on the
     #: retrieval thread while the graph loads the call's state, so neither waits for the other.
     search: asyncio.Future[list[Hit]] | None = None

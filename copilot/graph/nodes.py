@@ -96,13 +96,11 @@ async def record_event(state: CallState) -> dict[str, Any]:
 
 
 async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str, Any]:
-    ctx = runtime.context
-    hits = await (
-        ctx.search
-        or ctx.retriever.asearch(
-            state["event"]["turn"]["text"], state["direction"], mode=ctx.retrieval_mode
-        )
-    )
+    """The hits of the search `Copilot.turn` started when the customer's chunk arrived."""
+    search = runtime.context.search
+    if search is None:
+        raise RuntimeError("a customer turn's run carries its search (Copilot.turn starts it)")
+    hits = await search
     return {
         "candidates": [
             {
