@@ -28,10 +28,8 @@ from copilot.knowledge.loader import load_path
 from copilot.knowledge.models import Campaign
 from copilot.knowledge.store import SqliteKnowledgeStore
 from copilot.llm.service import LLMService
-from copilot.retrieval.embedding import load_embedder
-from copilot.retrieval.retriever import Hit, Retriever
-from copilot.retrieval.text import Tokenizer
-from copilot.retrieval.vector_index import VectorIndex, open_chroma
+from copilot.retrieval.retriever import Hit
+from copilot.retrieval.worker import RetrievalProcess
 from copilot.settings import Settings
 from copilot.watchers import Watchers
 
@@ -67,12 +65,7 @@ class Copilot:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = SqliteKnowledgeStore(settings.data_dir / "knowledge.sqlite3")
-        self.embedder = load_embedder(settings.embedding_model)
-        self.retriever = Retriever(
-            self.embedder,
-            VectorIndex(open_chroma(settings.data_dir), self.embedder),
-            Tokenizer(),
-        )
+        self.retriever = RetrievalProcess(settings.data_dir, settings.embedding_model)
         self.cues = CueBook.load(settings.rules_dir / "turn_cues.yaml")
         self.checker = Checker(ComplianceRules.load(settings.rules_dir / "compliance.yaml"))
         self.audit = AuditLog(settings.data_dir / "audit.sqlite3")

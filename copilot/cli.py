@@ -189,8 +189,8 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
     from server.app import create_app
 
-    # Retrieval runs in worker threads beside the event loop; with the default 5 ms GIL switch
-    # interval a chunk can wait that long for the loop to get the GIL back, per hop.
+    # The event loop shares the GIL with helper threads (aiosqlite's, the retrieval process's
+    # result reader); with the default 5 ms switch interval a chunk can wait that long, per hop.
     sys.setswitchinterval(0.0005)
 
     url = f"http://{host}:{port}/"

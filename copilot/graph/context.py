@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from copilot.compliance.checker import Checker
 from copilot.cues import CueBook
 from copilot.knowledge.models import Campaign
-from copilot.retrieval.retriever import Hit, Retriever
+from copilot.retrieval.retriever import Hit
+from copilot.retrieval.worker import RetrievalProcess
 
 
 @dataclass(frozen=True)
 class CallContext:
-    retriever: Retriever
+    retriever: RetrievalProcess
     cues: CueBook
     checker: Checker
     campaign: Campaign | None
     answer_threshold: float
     max_suggestions: int = 3
-    #: The search for this run's customer turn, started when its chunk arrived: it runs on the
-    #: retrieval thread while the graph loads the call's state, so neither waits for the other.
+    #: The search for this run's customer turn, started when its chunk arrived: it runs in the
+    #: retrieval process while the graph loads the call's state, so neither waits for the other.
     search: asyncio.Future[list[Hit]] | None = None

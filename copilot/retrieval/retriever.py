@@ -6,18 +6,16 @@ in the knowledge base answers (plain agreement, small talk, a number) stays quie
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from pathlib import Path
 from typing import Literal
 
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
-from copilot.retrieval.embedding import Embedder
+from copilot.retrieval.embedding import Embedder, load_embedder
 from copilot.retrieval.lexical import LexicalIndex
 from copilot.retrieval.text import Tokenizer, clean
-from copilot.retrieval.vector_index import VectorIndex
+from copilot.retrieval.vector_index import VectorIndex, open_chroma
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
@@ -72,10 +70,12 @@ class Retriever:
         self._fusion = fusion or Fusion()
         self._live: dict[str, LiveEntry[Answer]] = {}
         self._lexical = LexicalIndex(tokenizer, [])
-        #: Live queries run here, one at a time in arrival order: a query is numpy and Chroma
-        #: work that releases the GIL, so it overlaps the event loop; but queries sharing the
-        #: GIL with each other would all finish late under load instead of each in turn.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrieval")
+
+    @classmethod
+    def open(cls, data_dir: Path, embedding_model: str) -> Retriever:
+        """The retriever over the data dir's persistent Chroma index, with the named model."""
+        embedder = load_embedder(embedding_model)
+        return cls(embedder, VectorIndex(open_chroma(data_dir), embedder), Tokenizer())
 
     # ----- indexing path -------------------------------------------------------------------
     def sync(self, live_answers: list[LiveEntry[Answer]]) -> int:
@@ -151,29 +151,9 @@ class Retriever:
         """The served version of one entry, if it is live."""
         return self._live.get(entry_id)
 
-    def asearch(
-        self, text: str, direction: str, *, mode: Mode = "hybrid", limit: int = 3
-    ) -> asyncio.Future[list[Hit]]:
-        """`search` for a live call, started now on the retrieval worker thread: await the
-        future for the hits, or cancel it if they are no longer wanted before it ran."""
-        work = partial(self.search, text, direction, mode=mode, limit=limit)
-        search = asyncio.get_running_loop().run_in_executor(self._worker, work)
-        search.add_done_callback(_consume)
-        return search
-
-    def close(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)
-
     def answers(self) -> dict[str, Answer]:
         return {entry_id: live.doc for entry_id, live in self._live.items()}
 
     @property
     def entry_count(self) -> int:
         return len(self._live)
-
-
-def _consume(search: asyncio.Future[list[Hit]]) -> None:
-    """A search nobody awaited (its turn turned out quiet) must not log "exception never
-    retrieved"; one that is awaited raises its exception there as usual."""
-    if not search.cancelled():
-        search.exception()
