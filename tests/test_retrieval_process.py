@@ -13,20 +13,13 @@ from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
 from copilot.retrieval.worker import RetrievalProcess
 
-HOURS = Answer(
-    id="kb-hours",
-    title="t",
-    questions=["你们几点下班", "晚上还有人吗"],
-    answer="我们全天为您服务。",
-    source="test",
-)
-FEES = Answer(
-    id="kb-fees",
-    title="t",
-    questions=["怎么交话费", "话费在哪交"],
-    answer="您可以到营业厅缴费。",
-    source="test",
-)
+
+def _answer(entry_id: str, questions: list[str], answer: str) -> Answer:
+    return Answer(id=entry_id, title="t", questions=questions, answer=answer, source="test")
+
+
+HOURS = _answer("kb-hours", ["你们几点下班", "晚上还有人吗"], "我们全天为您服务。")
+FEES = _answer("kb-fees", ["怎么交话费", "话费在哪交"], "您可以到营业厅缴费。")
 
 
 @pytest.fixture
@@ -66,12 +59,6 @@ async def test_a_killed_retrieval_process_is_replaced_and_the_search_still_answe
     assert hits[0].answer.id == "kb-hours"
     assert _child_pid(retrieval) != first
     # The new child serves what the old one did, and indexing goes on there.
-    new_fees = Answer(
-        id="kb-fees",
-        title="t",
-        questions=["怎么交话费"],
-        answer="您可以在网上缴费。",
-        source="test",
-    )
+    new_fees = _answer("kb-fees", ["怎么交话费"], "您可以在网上缴费。")
     assert retrieval.sync([LiveEntry(HOURS, 1), LiveEntry(new_fees, 2)]) == 1
     assert retrieval.search("话费怎么交", "outbound")[0].answer.answer == "您可以在网上缴费。"

@@ -54,7 +54,25 @@ class Hit:
     related: bool = False
 
 
-class Retriever:
+class ServedEntries:
+    """The approved versions being served, by entry id (the retriever's and its process's)."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, LiveEntry[Answer]] = {}
+
+    def live(self, entry_id: str) -> LiveEntry[Answer] | None:
+        """The served version of one entry, if it is live."""
+        return self._live.get(entry_id)
+
+    def answers(self) -> dict[str, Answer]:
+        return {entry_id: live.doc for entry_id, live in self._live.items()}
+
+    @property
+    def entry_count(self) -> int:
+        return len(self._live)
+
+
+class Retriever(ServedEntries):
     """Answers the question "which approved answer fits this customer turn, if any?"."""
 
     def __init__(
@@ -64,11 +82,11 @@ class Retriever:
         tokenizer: Tokenizer,
         fusion: Fusion | None = None,
     ) -> None:
+        super().__init__()
         self._embedder = embedder
         self._vectors = vectors
         self._tokenizer = tokenizer
         self._fusion = fusion or Fusion()
-        self._live: dict[str, LiveEntry[Answer]] = {}
         self._lexical = LexicalIndex(tokenizer, [])
 
     @classmethod
@@ -146,14 +164,3 @@ class Retriever:
             for e in self._live[entry_id].doc.related
             if e in self._live and self._live[e].doc.serves(direction)
         ]
-
-    def live(self, entry_id: str) -> LiveEntry[Answer] | None:
-        """The served version of one entry, if it is live."""
-        return self._live.get(entry_id)
-
-    def answers(self) -> dict[str, Answer]:
-        return {entry_id: live.doc for entry_id, live in self._live.items()}
-
-    @property
-    def entry_count(self) -> int:
-        return len(self._live)

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
-from copilot.retrieval.retriever import Hit, Mode, Retriever
+from copilot.retrieval.retriever import Hit, Mode, Retriever, ServedEntries
 
 log = logging.getLogger("copilot.retrieval")
 
@@ -38,12 +38,12 @@ T = TypeVar("T")
 Row = tuple[str, int, float, bool]
 
 
-class RetrievalProcess:
+class RetrievalProcess(ServedEntries):
     """`Retriever`'s query and indexing paths, run by one child process."""
 
     def __init__(self, data_dir: Path, embedding_model: str) -> None:
+        super().__init__()
         self._args = (str(data_dir), embedding_model)
-        self._live: dict[str, LiveEntry[Answer]] = {}
         self._pool = self._spawn()
         self._respawning = threading.Lock()
 
@@ -122,17 +122,6 @@ class RetrievalProcess:
             for entry_id, version, score, related in rows
             if (live := self._live.get(entry_id)) is not None and live.version == version
         ]
-
-    def live(self, entry_id: str) -> LiveEntry[Answer] | None:
-        """The served version of one entry, if it is live."""
-        return self._live.get(entry_id)
-
-    def answers(self) -> dict[str, Answer]:
-        return {entry_id: live.doc for entry_id, live in self._live.items()}
-
-    @property
-    def entry_count(self) -> int:
-        return len(self._live)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
