@@ -27,6 +27,7 @@ from copilot.graph.context import CallContext
 from copilot.knowledge.loader import load_path
 from copilot.knowledge.models import Campaign
 from copilot.knowledge.store import SqliteKnowledgeStore
+from copilot.latency import LatencyWindow
 from copilot.llm.service import LLMService
 from copilot.retrieval.retriever import Hit
 from copilot.retrieval.worker import RetrievalProcess
@@ -78,6 +79,8 @@ class Copilot:
         )
         self._calls: dict[str, _Call] = {}
         self.watchers = Watchers()
+        #: final chunk received → its suggestion sent, as the server measured it
+        self.latency = LatencyWindow()
         self._campaigns: dict[str, Campaign] = {}
         self._change_mark = -1
         self._exit = AsyncExitStack()

@@ -35,7 +35,11 @@ async def editor_page(request: Request) -> FileResponse:
 
 async def healthz(request: Request) -> JSONResponse:
     copilot: Copilot = request.app.state.copilot
-    health: dict[str, object] = {"status": "ok", "answers": copilot.retriever.entry_count}
+    health: dict[str, object] = {
+        "status": "ok",
+        "answers": copilot.retriever.entry_count,
+        "suggestion_latency": copilot.latency.summary(),
+    }
     if copilot.llm:  # what the LLM was asked, what passed the guard, why the rest did not
         health["llm"] = copilot.llm.stats()
     return JSONResponse(health)

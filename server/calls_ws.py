@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from functools import partial
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -68,11 +70,12 @@ class CallsSession:
         await self.websocket.send_text(json.dumps(message, ensure_ascii=False))
 
     async def handle_frame(self, frame: str | bytes | None) -> None:
+        received = time.perf_counter()
         try:
             message = parse_frame(frame, self.copilot.settings.max_frame_bytes)
             if isinstance(message, Transcript):  # panels show the words, interim ones too
                 self.copilot.watchers.publish(message.call_id, message.model_dump())
-            replies = await self.dispatch(message)
+            replies = await self.dispatch(message, received)
         except ProtocolError as exc:
             replies = [exc.message()]
         await self.emit(replies)
@@ -87,6 +90,12 @@ class CallsSession:
                 return  # the client left while the LLM was thinking: nothing to tell
             if message.get("call_id") and message["type"] not in ("error", "call.watching"):
                 self.copilot.watchers.publish(message["call_id"], message)
+
+    async def emit_answer(self, received: float, messages: list[dict[str, Any]]) -> None:
+        """The answer to a customer's final chunk, the moment it is decided: what the agent
+        waits for, so its latency is recorded from the frame's receipt to here."""
+        await self.emit(messages)
+        self.copilot.latency.record(time.perf_counter() - received)
 
     async def watch(self, call_id: str) -> dict[str, Any]:
         if call_id not in self.watching:
@@ -105,7 +114,7 @@ class CallsSession:
             self.copilot.watchers.unsubscribe(call_id, queue)
         self.watching.clear()
 
-    async def dispatch(self, message: ClientMessage) -> list[dict[str, Any]]:
+    async def dispatch(self, message: ClientMessage, received: float) -> list[dict[str, Any]]:
         call_id = message.call_id
         try:
             if isinstance(message, CallStart):
@@ -134,7 +143,7 @@ class CallsSession:
                     message.speaker,
                     message.text,
                     deliver=self.emit,
-                    early=self.emit,
+                    early=partial(self.emit_answer, received),
                 )
             if isinstance(message, CallEvent):
                 return await self.copilot.crm_event(call_id, message.event)

@@ -29,6 +29,35 @@ async def test_healthz(server: ServerProcess) -> None:
     assert reply.status_code == 200 and reply.json()["answers"] >= 80
 
 
+async def test_healthz_reports_the_latency_of_the_answers_it_sent(server: ServerProcess) -> None:
+    before = httpx.get(f"{server.http}/healthz").json()["suggestion_latency"]["count"]
+    call_id = f"lat-{uuid.uuid4().hex[:6]}"
+    async with websockets.connect(server.url) as ws:
+        await send(ws, {"type": "call.start", "call_id": call_id})
+        assert (await recv(ws))["type"] == "call.started"
+        for seq, (speaker, text) in enumerate(
+            [("customer", "嗯"), ("customer", "你们是怎么知道我手机号的"), ("agent", "好的")], 1
+        ):
+            await send(
+                ws,
+                {
+                    "type": "transcript",
+                    "call_id": call_id,
+                    "seq": seq,
+                    "speaker": speaker,
+                    "text": text,
+                },
+            )
+        assert (await recv(ws))["in_reply_to"] == 2
+        await send(ws, {"type": "call.end", "call_id": call_id})
+        while (await recv(ws))["type"] != "disposition":
+            pass
+    latency = httpx.get(f"{server.http}/healthz").json()["suggestion_latency"]
+    # the answered question counts; the quiet "嗯" and the agent's turn do not
+    assert latency["count"] == before + 1
+    assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["max_ms"]
+
+
 async def test_a_call_streams_suggestions_and_ends_with_a_disposition(
     server: ServerProcess,
 ) -> None:

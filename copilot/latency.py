@@ -1,0 +1,44 @@
+"""How long the agent waited: frame received → its suggestion sent, over the recent chunks.
+
+Kept by the server and shown on `/healthz`, so operations see the figure the agent lives with
+(the benchmark's client-side timing adds its own event loop and the loopback on top).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class LatencyWindow:
+    """The last `size` measurements, in milliseconds; summaries are computed when asked."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ms: deque[float] = deque(maxlen=size)
+        self.total = 0
+
+    def record(self, seconds: float) -> None:
+        self._ms.append(seconds * 1e3)
+        self.total += 1
+
+    def summary(self) -> dict[str, float | int | None]:
+        values = sorted(self._ms)
+        if not values:
+            return {
+                "count": self.total,
+                "window": 0,
+                "p50_ms": None,
+                "p95_ms": None,
+                "max_ms": None,
+            }
+        return {
+            "count": self.total,
+            "window": len(values),
+            "p50_ms": round(_quantile(values, 0.5), 2),
+            "p95_ms": round(_quantile(values, 0.95), 2),
+            "max_ms": round(values[-1], 2),
+        }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Nearest-rank quantile of sorted values (the benchmark uses the same rule)."""
+    return values[int(q * (len(values) - 1))]
