@@ -104,10 +104,9 @@ class Retriever(ServedEntries):
         for entry_id in indexed.keys() - wanted.keys():
             self._vectors.remove(entry_id)
             changed += 1
-        for entry_id, entry in wanted.items():
-            if indexed.get(entry_id) != entry.version:
-                self._vectors.upsert(entry.doc, entry.version)
-                changed += 1
+        stale = [(e.doc, e.version) for e in wanted.values() if indexed.get(e.doc.id) != e.version]
+        self._vectors.upsert(stale)
+        changed += len(stale)
         self._live = wanted
         self._lexical = LexicalIndex(self._tokenizer, [e.doc for e in live_answers])
         return changed

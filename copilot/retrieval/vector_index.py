@@ -44,6 +44,7 @@ class VectorIndex:
             metadata={"hnsw:space": "cosine"},
         )
 
+        self._max_batch = client.get_max_batch_size()
         records = self._collection.get(include=["metadatas"])
         #: entry id -> indexed version, read once: every later change goes through this object.
         self._versions = {m["entry_id"]: int(m["version"]) for m in records["metadatas"] or []}
@@ -51,20 +52,33 @@ class VectorIndex:
     def indexed_versions(self) -> dict[str, int]:
         return dict(self._versions)
 
-    def upsert(self, answer: Answer, version: int) -> None:
-        """Replace the entry's phrasings (its question list may have shrunk)."""
-        self.remove(answer.id)
-        texts = [clean(q) for q in answer.questions]
-        self._collection.add(
-            ids=[f"{answer.id}#{i}" for i in range(len(texts))],
-            embeddings=self._embedder.encode(texts),
-            documents=texts,
-            metadatas=[
-                {"entry_id": answer.id, "version": version, "direction": answer.direction}
-                for _ in texts
-            ],
-        )
-        self._versions[answer.id] = version
+    def upsert(self, entries: list[tuple[Answer, int]]) -> None:
+        """Replace these entries' phrasings (a question list may have shrunk). One embedding
+        pass and one write for them all: the first start indexes every entry at once."""
+        for answer, _ in entries:
+            if answer.id in self._versions:  # a new entry has nothing to delete
+                self.remove(answer.id)
+        rows = [
+            (answer, version, i, clean(q))
+            for answer, version in entries
+            for i, q in enumerate(answer.questions)
+        ]
+        if not rows:
+            return
+        vectors = self._embedder.encode([text for *_, text in rows])
+        step = self._max_batch
+        for start in range(0, len(rows), step):
+            batch = rows[start : start + step]
+            self._collection.add(
+                ids=[f"{answer.id}#{i}" for answer, _, i, _ in batch],
+                embeddings=vectors[start : start + step],
+                documents=[text for *_, text in batch],
+                metadatas=[
+                    {"entry_id": answer.id, "version": version, "direction": answer.direction}
+                    for answer, version, _, _ in batch
+                ],
+            )
+        self._versions.update({answer.id: version for answer, version in entries})
 
     def remove(self, entry_id: str) -> None:
         self._collection.delete(where={"entry_id": entry_id})
