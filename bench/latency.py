@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from copilot.evaluation.dataset import load_dialogues
 from copilot.evaluation.fake_llm import FakeLLM, Reply, echo_approved
 from copilot.frames import transcript
+from copilot.latency import summarise
 from tests.conftest import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,9 +152,7 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
     return {
         "concurrent_calls": calls,
         "suggestions_measured": len(values),
-        "p50_ms": round(statistics.median(values), 2),
-        "p95_ms": round(values[int(0.95 * (len(values) - 1))], 2),
-        "max_ms": round(values[-1], 2),
+        **summarise(values),
         "server_side": measured,
         "server_cpu_ms_per_chunk": round(cpu_used * 1e3 / (calls * (turns + 2)), 2),
         "server_cpu_utilisation": round(cpu_used / wall, 2),

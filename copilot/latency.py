@@ -21,24 +21,17 @@ class LatencyWindow:
         self.total += 1
 
     def summary(self) -> dict[str, float | int | None]:
-        values = sorted(self._ms)
-        if not values:
-            return {
-                "count": self.total,
-                "window": 0,
-                "p50_ms": None,
-                "p95_ms": None,
-                "max_ms": None,
-            }
-        return {
-            "count": self.total,
-            "window": len(values),
-            "p50_ms": round(_quantile(values, 0.5), 2),
-            "p95_ms": round(_quantile(values, 0.95), 2),
-            "max_ms": round(values[-1], 2),
-        }
+        return {"count": self.total, "window": len(self._ms), **summarise(list(self._ms))}
 
 
-def _quantile(values: list[float], q: float) -> float:
-    """Nearest-rank quantile of sorted values (the benchmark uses the same rule)."""
-    return values[int(q * (len(values) - 1))]
+def summarise(ms: list[float]) -> dict[str, float | None]:
+    """p50, p95 (nearest rank) and max of some latencies in milliseconds; the benchmark's
+    client-side figures use the same rule."""
+    values = sorted(ms)
+    if not values:
+        return {"p50_ms": None, "p95_ms": None, "max_ms": None}
+    return {
+        "p50_ms": round(values[int(0.5 * (len(values) - 1))], 2),
+        "p95_ms": round(values[int(0.95 * (len(values) - 1))], 2),
+        "max_ms": round(values[-1], 2),
+    }

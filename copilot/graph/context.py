@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from copilot.compliance.checker import Checker
 from copilot.cues import CueBook
 from copilot.knowledge.models import Campaign
-from copilot.retrieval.retriever import Hit
-from copilot.retrieval.worker import RetrievalProcess
+from copilot.retrieval.retriever import Hit, ServedEntries
 
 
 @dataclass(frozen=True)
 class CallContext:
-    retriever: RetrievalProcess
+    #: the approved versions being served (fixed answers look theirs up here)
+    retriever: ServedEntries
     cues: CueBook
     checker: Checker
     campaign: Campaign | None

@@ -63,9 +63,7 @@ class VectorIndex:
             for answer, version in entries
             for i, q in enumerate(answer.questions)
         ]
-        if not rows:
-            return
-        vectors = self._embedder.encode([text for *_, text in rows])
+        vectors = self._embedder.encode([text for *_, text in rows]) if rows else []
         step = self._max_batch
         for start in range(0, len(rows), step):
             batch = rows[start : start + step]

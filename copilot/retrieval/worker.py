@@ -74,27 +74,26 @@ class RetrievalProcess(ServedEntries):
         query = (text, direction, mode, limit)
         pool = self._pool
         try:
-            rows: asyncio.Future[list[Row]] | None = asyncio.wrap_future(
-                pool.submit(_search, *query)
-            )
-        except BrokenProcessPool:
-            rows = None
-        return asyncio.ensure_future(self._await_hits(pool, rows, query))
+            rows = asyncio.wrap_future(pool.submit(_search, *query))
+        except BrokenProcessPool:  # the child died before this query: the task respawns it
+            rows = asyncio.get_running_loop().create_future()
+            rows.set_exception(BrokenProcessPool())
+        hits = asyncio.ensure_future(self._await_hits(pool, rows, query))
+        hits.add_done_callback(_consume)
+        return hits
 
     async def _await_hits(
         self,
         pool: ProcessPoolExecutor,
-        rows: asyncio.Future[list[Row]] | None,
+        rows: asyncio.Future[list[Row]],
         query: tuple[str, str, Mode, int],
     ) -> list[Hit]:
         try:
-            if rows is not None:
-                return self._hits(await rows)
+            return self._hits(await rows)
         except BrokenProcessPool:
-            pass
-        # The child died: a fresh one answers this query, and those after it.
-        await asyncio.to_thread(self._respawn, pool)
-        return self._hits(await asyncio.wrap_future(self._pool.submit(_search, *query)))
+            # The child died: a fresh one answers this query, and those after it.
+            await asyncio.to_thread(self._respawn, pool)
+            return self._hits(await asyncio.wrap_future(self._pool.submit(_search, *query)))
 
     def _wait(self, work: Callable[..., T], *args: Any) -> T:
         pool = self._pool
@@ -125,6 +124,13 @@ class RetrievalProcess(ServedEntries):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _consume(search: asyncio.Future[list[Hit]]) -> None:
+    """A search nobody awaited (its turn turned out quiet) must not log "exception never
+    retrieved"; one that is awaited raises its exception there as usual."""
+    if not search.cancelled():
+        search.exception()
 
 
 # ----- the child process ---------------------------------------------------------------------
