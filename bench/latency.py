@@ -2,7 +2,7 @@
 concurrent calls on loopback, plus the server's memory. Results are written as JSON.
 
     uv run python bench/latency.py [--calls 1 50] [--turns 20] [--out bench/results.json]
-                                   [--llm-delay 2.0]
+                                   [--interims 3] [--llm-delay 2.0]
 
 With --llm-delay the server is configured with an LLM (the scripted OpenAI-compatible server of
 copilot/evaluation/fake_llm.py) that answers after that many seconds: phase one (the approved
@@ -10,7 +10,11 @@ answer) must not wait for it, so its latency should not change.
 
 Each simulated call streams a realistic outbound call (agent and customer turns, questions and
 back-channels from the held-out set) at speaking pace: one final chunk every `--pace` seconds
-(default 1.0 s, jittered), as a telephony/ASR bridge would. Latency is measured twice: at the
+(default 1.0 s, jittered), as a telephony/ASR bridge would. With `--interims K` each final is
+preceded by K growing interim hypotheses 0.15 s apart, the last one in the final's words (a
+streaming ASR's usual pattern), so the server can search ahead; without it every final's
+search starts at the final (an ASR bridge that sends finals only, or whose finals always differ
+from their interims: the worst case). Latency is measured twice: at the
 client, from sending a customer's final chunk to receiving its suggestion (this includes the
 client's own event loop, busy with 50 connections); and by the server itself, from the frame's
 receipt to the suggestion sent (`server_side`, read from `/healthz`; a fresh server per run).
@@ -42,6 +46,10 @@ from tests.conftest import ServerProcess
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: Between interim hypotheses, and from the last one to the final (the ASR's end-pointing).
+INTERIM_GAP_S = 0.15
+
+
 def customer_questions() -> list[str]:
     dialogues = load_dialogues(ROOT / "eval" / "datasets" / "heldout.jsonl")
     return [
@@ -50,7 +58,13 @@ def customer_questions() -> list[str]:
 
 
 async def one_call(
-    url: str, call_id: str, questions: list[str], turns: int, pace: float, rng: random.Random
+    url: str,
+    call_id: str,
+    questions: list[str],
+    turns: int,
+    pace: float,
+    interims: int,
+    rng: random.Random,
 ) -> list[float]:
     latencies = []
     async with websockets.connect(url) as ws:
@@ -59,11 +73,15 @@ async def one_call(
         )
         await ws.recv()
         for seq in range(1, turns + 1):
-            await asyncio.sleep(pace * rng.uniform(0.5, 1.5))
             if seq % 2:
                 text, speaker = "好的，我给您介绍一下这个业务", "agent"
             else:
                 text, speaker = rng.choice(questions), "customer"
+            await asyncio.sleep(pace * rng.uniform(0.5, 1.5) - interims * INTERIM_GAP_S)
+            for k in range(1, interims + 1):  # growing hypotheses; the last one is the final's
+                interim = text[: max(1, len(text) * k // interims)]
+                await ws.send(transcript(call_id, seq, speaker, interim, final=False))
+                await asyncio.sleep(INTERIM_GAP_S)
             started = time.perf_counter()
             await ws.send(transcript(call_id, seq, speaker, text))
             if speaker == "customer":
@@ -126,7 +144,7 @@ def rss_mb(pids: list[int]) -> float:
     return kib / 1024
 
 
-async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dict:
+async def run(calls: int, turns: int, pace: float, interims: int, server: ServerProcess) -> dict:
     questions = customer_questions()
     rng = random.Random(calls)
     pids = server_tree(server.proc.pid)  # type: ignore[union-attr]
@@ -139,6 +157,7 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
                 questions,
                 turns,
                 pace,
+                interims,
                 random.Random(rng.random()),
             )
             for i in range(calls)
@@ -148,12 +167,13 @@ async def run(calls: int, turns: int, pace: float, server: ServerProcess) -> dic
     steal, total = (after - before for after, before in zip(cpu_steal(), steal_before, strict=True))
     values = sorted(v for r in results for v in r)
     # The server's own figure: frame received → suggestion sent, without this client's loop.
-    measured = httpx.get(f"{server.http}/healthz").json()["suggestion_latency"]
+    health = httpx.get(f"{server.http}/healthz").json()
     return {
         "concurrent_calls": calls,
         "suggestions_measured": len(values),
         **summarise(values),
-        "server_side": measured,
+        "server_side": health["suggestion_latency"],
+        "prefetch": health["prefetch"],
         "server_cpu_ms_per_chunk": round(cpu_used * 1e3 / (calls * (turns + 2)), 2),
         "server_cpu_utilisation": round(cpu_used / wall, 2),
         "server_processes": len(pids),
@@ -167,6 +187,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--pace", type=float, default=1.0)
+    parser.add_argument(
+        "--interims", type=int, default=0, help="interim hypotheses before each final chunk"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--llm-delay", type=float, help="configure an LLM this slow (seconds)")
     args = parser.parse_args()
@@ -183,7 +206,7 @@ def main() -> None:
             server = ServerProcess(Path(tempfile.mkdtemp()), env=env).start()
             startups.append(time.perf_counter() - started)
             try:
-                runs.append(asyncio.run(run(n, args.turns, args.pace, server)))
+                runs.append(asyncio.run(run(n, args.turns, args.pace, args.interims, server)))
             finally:
                 server.stop()
     finally:
@@ -194,6 +217,7 @@ def main() -> None:
         f"Python {platform.python_version()}",
         "startup_empty_data_dir_s": round(max(startups), 1),
         "pace_s": args.pace,
+        "interims_per_chunk": args.interims,
         "llm_delay_s": args.llm_delay,
         "turns_per_call": args.turns,
         "runs": runs,

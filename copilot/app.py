@@ -30,6 +30,7 @@ from copilot.knowledge.store import SqliteKnowledgeStore
 from copilot.latency import LatencyWindow
 from copilot.llm.service import LLMService
 from copilot.retrieval.retriever import Hit
+from copilot.retrieval.text import clean
 from copilot.retrieval.worker import RetrievalProcess
 from copilot.settings import Settings
 from copilot.watchers import Watchers
@@ -59,6 +60,8 @@ class _Call:
     #: LLM work beside the call: cancelled when it is no longer wanted, awaited by `settle`.
     background: set[asyncio.Task[None]] = field(default_factory=set)
     rephrasing: asyncio.Task[None] | None = None
+    #: the search of the customer's latest interim hypothesis: (seq, cleaned text, hits)
+    prefetch: tuple[int, str, asyncio.Future[list[Hit]]] | None = None
 
 
 class Copilot:
@@ -81,6 +84,8 @@ class Copilot:
         self.watchers = Watchers()
         #: final chunk received → its suggestion sent, as the server measured it
         self.latency = LatencyWindow()
+        #: final customer chunks whose search was their interim's (used), or not (missed)
+        self.prefetch = {"used": 0, "missed": 0}
         self._campaigns: dict[str, Campaign] = {}
         self._change_mark = -1
         self._exit = AsyncExitStack()
@@ -194,6 +199,35 @@ class Copilot:
     def is_open(self, call_id: str) -> bool:
         return call_id in self._calls
 
+    def interim(self, call_id: str, seq: int, speaker: str, text: str) -> None:
+        """A customer's interim hypothesis is searched ahead, at low priority: when its final
+        chunk says the same words, the answer is already there. Nothing is shown for it, and
+        a newer hypothesis replaces it (if the child had not started it, it never runs)."""
+        call = self._calls.get(call_id)
+        if call is None or speaker != "customer" or not text.strip():
+            return
+        if call.prefetch is not None:
+            call.prefetch[2].cancel()
+        hits = self.retriever.asearch(
+            text, call.direction, mode=self.settings.retrieval_mode, prefetch=True
+        )
+        call.prefetch = (seq, clean(text), hits)
+
+    def _search_for(self, call: _Call, seq: int, text: str) -> asyncio.Future[list[Hit]]:
+        """The final chunk's search: its interim's, when that searched the same words (the
+        child cleans every query the same way, so the hits are the same), else a new one."""
+        prefetch, call.prefetch = call.prefetch, None
+        if prefetch is not None:
+            prefetched_seq, prefetched_text, hits = prefetch
+            usable = not hits.cancelled() and not (hits.done() and hits.exception())
+            if usable and prefetched_seq == seq and prefetched_text == clean(text):
+                self.retriever.prioritise(hits)
+                self.prefetch["used"] += 1
+                return hits
+            hits.cancel()
+            self.prefetch["missed"] += 1
+        return self.retriever.asearch(text, call.direction, mode=self.settings.retrieval_mode)
+
     async def turn(
         self,
         call_id: str,
@@ -212,7 +246,7 @@ class Copilot:
         are questions, and one that turns out quiet (or a duplicate) only cancels it."""
         call = self._calls.get(call_id)
         search = (
-            self.retriever.asearch(text, call.direction, mode=self.settings.retrieval_mode)
+            self._search_for(call, seq, text)
             if call is not None and speaker == "customer"
             else None
         )
@@ -294,6 +328,8 @@ class Copilot:
         call = self._calls.get(call_id)
         for task in call.background if call else ():
             task.cancel()  # nothing said during the call matters to the panel any more
+        if call and call.prefetch:
+            call.prefetch[2].cancel()
         state = await self._run(call_id, {"event": {"kind": "end", "reason": reason}})
         self._calls.pop(call_id, None)
         confidence = state["disposition"]["confidence"]

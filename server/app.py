@@ -39,6 +39,8 @@ async def healthz(request: Request) -> JSONResponse:
         "status": "ok",
         "answers": copilot.retriever.entry_count,
         "suggestion_latency": copilot.latency.summary(),
+        # how often a final chunk found its words already searched as an interim hypothesis
+        "prefetch": dict(copilot.prefetch),
     }
     if copilot.llm:  # what the LLM was asked, what passed the guard, why the rest did not
         health["llm"] = copilot.llm.stats()

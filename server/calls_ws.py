@@ -135,8 +135,9 @@ class CallsSession:
             if call_id not in self.calls or not self.copilot.is_open(call_id):
                 raise CallError("unknown_call", f"no open call {call_id!r} on this connection")
             if isinstance(message, Transcript):
-                if not message.final:
-                    return []  # interim hypotheses are superseded by the final with the same seq
+                if not message.final:  # superseded by the final with the same seq
+                    self.copilot.interim(call_id, message.seq, message.speaker, message.text)
+                    return []
                 return await self.copilot.turn(
                     call_id,
                     message.seq,

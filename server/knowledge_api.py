@@ -85,7 +85,7 @@ def _validate(model: type[Answer] | type[Campaign], data: dict[str, Any]) -> Ans
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:元|块)")
 
 
-def _gates(copilot: Copilot, doc: Answer | Campaign) -> list[dict[str, Any]]:
+async def _gates(copilot: Copilot, doc: Answer | Campaign) -> list[dict[str, Any]]:
     """Refuse wording the norms forbid or a fee the product's tiers contradict; flag phrasings
     that already find another entry."""
     if isinstance(doc, Campaign):
@@ -106,13 +106,13 @@ def _gates(copilot: Copilot, doc: Answer | Campaign) -> list[dict[str, Any]]:
             raise ApiError(
                 422, "forbidden_phrase", f"answer: contains forbidden wording ({rule.source})"
             )
-    return _conflicts(copilot, doc)
+    return await _conflicts(copilot, doc)
 
 
-def _conflicts(copilot: Copilot, doc: Answer) -> list[dict[str, Any]]:
+async def _conflicts(copilot: Copilot, doc: Answer) -> list[dict[str, Any]]:
     conflicts = []
     for question in doc.questions:
-        for hit in copilot.retriever.search(
+        for hit in await copilot.retriever.asearch(
             question, doc.direction if doc.direction != "both" else "outbound", limit=1
         ):
             if hit.answer.id != doc.id and hit.score >= copilot.settings.answer_threshold + 0.15:
@@ -150,7 +150,7 @@ async def preview(request: Request) -> JSONResponse:
     )
     rows = []
     for question in questions:
-        hits = copilot.retriever.search(question, direction, limit=1)
+        hits = await copilot.retriever.asearch(question, direction, limit=1)
         top = hits[0] if hits else None
         rows.append(
             {
@@ -194,7 +194,7 @@ async def create_entry(request: Request) -> JSONResponse:
     kind, model = _kind(request)
     copilot: Copilot = request.app.state.copilot
     doc = _validate(model, {**await _body(request), "kind": kind})
-    conflicts = _gates(copilot, doc)
+    conflicts = await _gates(copilot, doc)
     version = await asyncio.to_thread(copilot.store.create, doc, who)
     return JSONResponse({**version.as_dict(), "conflicts": conflicts}, status_code=201)
 
@@ -208,7 +208,7 @@ async def update_entry(request: Request) -> JSONResponse:
     if not isinstance(base, int):
         raise ApiError(422, "invalid", "base_version: required (the version you edited)")
     doc = _validate(model, {**body, "kind": kind, "id": request.path_params["id"]})
-    conflicts = _gates(copilot, doc)
+    conflicts = await _gates(copilot, doc)
     version = await asyncio.to_thread(copilot.store.update, doc, who, base)
     return JSONResponse({**version.as_dict(), "conflicts": conflicts})
 

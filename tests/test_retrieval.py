@@ -13,19 +13,20 @@ from copilot.retrieval.text import bare
 
 
 async def test_paraphrase_finds_the_approved_answer(copilot: Copilot) -> None:
-    hits = copilot.retriever.search("哎你们到底是从哪儿搞到我这个手机号的", "outbound")
+    hits = await copilot.retriever.asearch("哎你们到底是从哪儿搞到我这个手机号的", "outbound")
     assert hits[0].answer.id == "kb-how-got-my-number"
     assert hits[0].score >= copilot.settings.answer_threshold
 
 
 async def test_inbound_calls_never_get_outbound_only_answers(copilot: Copilot) -> None:
-    hits = copilot.retriever.search("你们不是10086吗，为什么还让我打10086", "inbound", limit=10)
+    question = "你们不是10086吗，为什么还让我打10086"
+    hits = await copilot.retriever.asearch(question, "inbound", limit=10)
     assert all(h.answer.direction in ("inbound", "both") for h in hits)
 
 
 async def test_off_topic_small_talk_scores_below_the_threshold(copilot: Copilot) -> None:
     for text in ("我刚吃完饭", "昨天晚上下了一场大雨"):
-        hits = copilot.retriever.search(text, "outbound")
+        hits = await copilot.retriever.asearch(text, "outbound")
         assert not hits or hits[0].score < copilot.settings.answer_threshold, text
 
 

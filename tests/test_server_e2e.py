@@ -58,6 +58,36 @@ async def test_healthz_reports_the_latency_of_the_answers_it_sent(server: Server
     assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["max_ms"]
 
 
+async def test_an_interim_repeated_by_its_final_is_searched_ahead_with_the_same_answer(
+    server: ServerProcess,
+) -> None:
+    question = "哎那个你们是怎么知道我手机号的"
+
+    async def answer_to(ws: Any, call_id: str, seq: int, interims: list[str]) -> dict[str, Any]:
+        chunk = {"type": "transcript", "call_id": call_id, "seq": seq, "speaker": "customer"}
+        for text in interims:
+            await send(ws, {**chunk, "text": text, "final": False})
+        assert await nothing_within(ws, 0.2)  # nothing is shown for an interim
+        await send(ws, {**chunk, "text": question, "final": True})
+        suggestion = await recv(ws)
+        assert suggestion["type"] == "suggestion" and suggestion["in_reply_to"] == seq
+        return suggestion
+
+    before = httpx.get(f"{server.http}/healthz").json()["prefetch"]
+    call_id = f"pre-{uuid.uuid4().hex[:6]}"
+    async with websockets.connect(server.url) as ws:
+        await send(ws, {"type": "call.start", "call_id": call_id})
+        assert (await recv(ws))["type"] == "call.started"
+        plain = await answer_to(ws, call_id, 1, [])
+        ahead = await answer_to(ws, call_id, 2, ["哎那个", "哎那个你们是怎么", question])
+        # the last interim said something else: the final is searched afresh
+        missed = await answer_to(ws, call_id, 3, ["哎那个你们是怎么知道我手机的"])
+    assert ahead["items"] == plain["items"] == missed["items"]
+    assert plain["items"][0]["source"]["id"] == "kb-how-got-my-number"
+    after = httpx.get(f"{server.http}/healthz").json()["prefetch"]
+    assert after == {"used": before["used"] + 1, "missed": before["missed"] + 1}
+
+
 async def test_a_call_streams_suggestions_and_ends_with_a_disposition(
     server: ServerProcess,
 ) -> None:

@@ -49,9 +49,10 @@ async def replay_in_process(
     run_id: str = "eval",
     progress: Progress | None = None,
 ) -> list[DialogueResult]:
-    """Interim chunks never reach the graph (the server drops them first), so in-process
-    replay sends finals only. With an LLM, each turn waits for its phase two before the next
-    (a live customer takes seconds to answer; a replay would otherwise cancel every one)."""
+    """Interim chunks never reach the graph (the server only searches them ahead), so
+    in-process replay sends finals only. With an LLM, each turn waits for its phase two before
+    the next (a live customer takes seconds to answer; a replay would otherwise cancel every
+    one)."""
     results = []
     for dialogue in dialogues:
         call_id = f"{run_id}-{dialogue.id}"
