@@ -54,8 +54,32 @@ async def launch_chromium(playwright: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-async def copilot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Copilot]:
-    async with Copilot(Settings(data_dir=tmp_path_factory.mktemp("data"))) as app:
+def served_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir as its first `copilot serve` leaves it: the bundled knowledge imported and
+    indexed. Built once; tests that need a served data dir but not its first start get a copy
+    (`served_copy`), which starts in about half the time (no re-embedding of every entry)."""
+    template = tmp_path_factory.mktemp("template")
+    ServerProcess(template).start().stop()
+    return template
+
+
+def served_copy(template: Path, target: Path) -> Path:
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    return target
+
+
+@pytest.fixture
+def data_dir(served_template: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the served template."""
+    return served_copy(served_template, tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+async def copilot(
+    served_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Copilot]:
+    data = served_copy(served_template, tmp_path_factory.mktemp("data"))
+    async with Copilot(Settings(data_dir=data)) as app:
         yield app
 
 
@@ -138,7 +162,9 @@ class ServerProcess:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("served")).start()
+def server(
+    served_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    proc = ServerProcess(served_copy(served_template, tmp_path_factory.mktemp("served"))).start()
     yield proc
     proc.stop()

@@ -146,8 +146,8 @@ async def test_unknown_calls_and_campaigns_are_errors(copilot: Copilot) -> None:
     assert campaign.value.code == "unknown_campaign"
 
 
-async def test_a_restarted_copilot_resumes_the_call(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
+async def test_a_restarted_copilot_resumes_the_call(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir)
     async with Copilot(settings) as first:
         await first.start_call("r-1", None, "outbound")
         await first.turn("r-1", 1, "agent", "我们有个流量包优惠，每月10元1G，向您介绍一下")

@@ -85,13 +85,13 @@ def test_interim_hypotheses_grow_towards_the_final() -> None:
     assert len(parts[0]) < len(parts[1])
 
 
-def test_replay_command_writes_json_and_html(tmp_path: Path) -> None:
+def test_replay_command_writes_json_and_html(tmp_path: Path, data_dir: Path) -> None:
     small = tmp_path / "small.jsonl"
     lines = (DATASETS / "calls.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     small.write_text("".join(lines[:3]), encoding="utf-8")
     run = run_copilot(
         "--data-dir",
-        str(tmp_path / "d"),
+        str(data_dir),
         "eval",
         "replay",
         str(small),

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import ServerProcess, launch_chromium, needs_chromium
+from tests.conftest import ServerProcess, launch_chromium, needs_chromium, served_copy
 
 TOKENS = {"agent": "t-agent", "editor": "t-ed", "editor2": "t-ed2", "approver": "t-ap"}
 ENV = {"COPILOT_TOKENS": "agent:t-agent,editor:t-ed,editor:t-ed2,approver:t-ap"}
@@ -31,8 +31,11 @@ def auth(who: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("kb"), env=ENV).start()
+def kb_server(
+    served_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    data = served_copy(served_template, tmp_path_factory.mktemp("kb"))
+    proc = ServerProcess(data, env=ENV).start()
     yield proc
     proc.stop()
 
@@ -109,8 +112,8 @@ async def test_draft_approve_live_retire(kb_server: ServerProcess) -> None:
         assert suggestion is None or suggestion["items"][0]["source"]["id"] != "kb-test-wifi"
 
 
-async def test_an_author_cannot_approve_their_own_version(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path, env={"COPILOT_TOKENS": "editor:e1,approver:a1,admin:boss"})
+async def test_an_author_cannot_approve_their_own_version(data_dir: Path) -> None:
+    server = ServerProcess(data_dir, env={"COPILOT_TOKENS": "editor:e1,approver:a1,admin:boss"})
     server.start()
     try:
         base = f"{server.http}/v1/knowledge/answers"

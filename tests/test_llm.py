@@ -17,7 +17,7 @@ from copilot.evaluation.fake_llm import FakeLLM, Reply, echo_approved
 from copilot.llm.claims import claims
 from copilot.llm.prompts import PromptTemplate, load_prompt
 from copilot.settings import LLMSettings, Settings
-from tests.conftest import adapted
+from tests.conftest import adapted, served_copy
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +28,17 @@ def fake() -> Iterator[FakeLLM]:
 
 @pytest.fixture(scope="module")
 async def app(
-    fake: FakeLLM, copilot: Copilot, tmp_path_factory: pytest.TempPathFactory
+    fake: FakeLLM, served_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Copilot]:
-    """A second Copilot (same bundled knowledge) with the LLM configured. `copilot` first, so
-    the shared index exists and this one only loads it."""
+    """A second Copilot (same bundled knowledge, its own data dir) with the LLM configured."""
     llm = LLMSettings(
         base_url=fake.base_url,
         rephrase_timeout_s=1.0,
         judge_timeout_s=1.0,
         judge_disclosures=True,
     )
-    settings = Settings(data_dir=tmp_path_factory.mktemp("llm"), llm=llm)
+    data = served_copy(served_template, tmp_path_factory.mktemp("llm"))
+    settings = Settings(data_dir=data, llm=llm)
     async with Copilot(settings) as opened:
         yield opened
 

@@ -22,6 +22,7 @@ from tests.conftest import (
     recv,
     run_copilot,
     send,
+    served_copy,
 )
 
 
@@ -32,14 +33,17 @@ def fake() -> Iterator[FakeLLM]:
 
 
 @pytest.fixture(scope="module")
-def served(fake: FakeLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def served(
+    fake: FakeLLM, served_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     env = {
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_API_KEY": "test",
         "COPILOT_LLM_MODEL": "m",
         "COPILOT_LLM_STREAM": "1",  # the streamed wire format here; the in-process tests don't
     }
-    proc = ServerProcess(tmp_path_factory.mktemp("llm-served"), env=env).start()
+    data = served_copy(served_template, tmp_path_factory.mktemp("llm-served"))
+    proc = ServerProcess(data, env=env).start()
     yield proc
     proc.stop()
 
@@ -102,7 +106,9 @@ async def test_the_panel_shows_the_checked_rephrasing_above_the_approved_answer(
     assert errors == []
 
 
-def test_eval_replay_with_the_llm_scores_its_rephrasings(fake: FakeLLM, tmp_path: Path) -> None:
+def test_eval_replay_with_the_llm_scores_its_rephrasings(
+    fake: FakeLLM, tmp_path: Path, data_dir: Path
+) -> None:
     """`copilot eval replay --llm`: guard pass rate, rephrase latency, answers kept."""
     fake.script = adapted
     turns = [
@@ -112,11 +118,10 @@ def test_eval_replay_with_the_llm_scores_its_rephrasings(fake: FakeLLM, tmp_path
     dialogues = tmp_path / "d.jsonl"
     dialogues.write_text(json.dumps({"id": "q1", "turns": turns}, ensure_ascii=False) + "\n")
     report = tmp_path / "r.json"
-    data = str(tmp_path / "data")
     env = {**os.environ, "OPENAI_BASE_URL": fake.base_url}
     done = run_copilot(
         "--data-dir",
-        data,
+        str(data_dir),
         "eval",
         "replay",
         str(dialogues),

@@ -52,10 +52,10 @@ async def stream(url: str, call_id: str, turns: list[tuple[str, str]]) -> None:
             pass
 
 
-async def test_the_panel_follows_a_call(tmp_path: Path) -> None:
+async def test_the_panel_follows_a_call(data_dir: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
-    server = ServerProcess(tmp_path).start()
+    server = ServerProcess(data_dir).start()
     try:
         async with async_playwright() as p:
             browser = await launch_chromium(p)
@@ -212,13 +212,13 @@ async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None
 
 
 async def test_an_edit_in_the_editor_keeps_the_fields_its_form_does_not_show(
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
     """The form shows title, phrasings, wording, direction and source; an entry's note, tags
     and related links must survive an editor's save, or approving the edit would drop them."""
     from playwright.async_api import async_playwright, expect
 
-    server = ServerProcess(tmp_path).start()
+    server = ServerProcess(data_dir).start()
     entry = f"{server.http}/v1/knowledge/answers/kb-store-complaint-redirect"
     try:
         before = httpx.get(entry).json()["approved"]

@@ -271,8 +271,8 @@ async def test_bad_frames_get_an_error_and_disturb_nothing(
         assert (await recv(ws))["type"] == "suggestion"
 
 
-async def test_tokens_are_enforced(tmp_path: Path) -> None:
-    secured = ServerProcess(tmp_path, env={"COPILOT_TOKENS": "agent:t-agent,editor:t-ed"}).start()
+async def test_tokens_are_enforced(data_dir: Path) -> None:
+    secured = ServerProcess(data_dir, env={"COPILOT_TOKENS": "agent:t-agent,editor:t-ed"}).start()
     try:
         url = secured.url
         for bad in (url, f"{url}?token=wrong", f"{url}?token=t-ed"):
@@ -292,8 +292,8 @@ async def test_tokens_are_enforced(tmp_path: Path) -> None:
         secured.stop()
 
 
-async def test_a_server_restart_mid_call_continues_the_call(tmp_path: Path) -> None:
-    first = ServerProcess(tmp_path).start()
+async def test_a_server_restart_mid_call_continues_the_call(data_dir: Path) -> None:
+    first = ServerProcess(data_dir).start()
     try:
         async with websockets.connect(first.url) as ws:
             await send(ws, {"type": "call.start", "call_id": "rs-1", "campaign": "ringback-box"})
@@ -320,7 +320,7 @@ async def test_a_server_restart_mid_call_continues_the_call(tmp_path: Path) -> N
             await asyncio.sleep(0.5)
     finally:
         first.stop()
-    second = ServerProcess(tmp_path)
+    second = ServerProcess(data_dir)
     second.port = first.port
     second.start()
     try:
