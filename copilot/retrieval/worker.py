@@ -34,11 +34,12 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
@@ -225,7 +226,7 @@ class RetrievalProcess(ServedEntries):
 class _Search:
     query: Query
     hits: asyncio.Future[list[Hit]]
-    kind: str  # "search" or "prefetch"
+    kind: Literal["search", "prefetch"]
     #: the link it was last sent on, and its id there
     sent: tuple[_Link, int] | None = None
 
@@ -276,7 +277,11 @@ class _Child:
 class _Link(asyncio.Protocol):
     """The event loop's end of the query socket: frames out, replies handed back by id."""
 
-    def __init__(self, on_reply: Any, on_lost: Any) -> None:
+    def __init__(
+        self,
+        on_reply: Callable[[int, list[Row] | None, str | None], None],
+        on_lost: Callable[[], None],
+    ) -> None:
         self._on_reply = on_reply
         self._on_lost = on_lost
         self._buffer = bytearray()
