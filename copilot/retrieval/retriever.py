@@ -19,6 +19,9 @@ from copilot.retrieval.vector_index import VectorIndex, open_chroma
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
+#: The search a start-up runs once the index is served, so the first customer's is not cold.
+_WARM_UP = "你好，请问你们是哪里"
+
 
 @dataclass(frozen=True)
 class Fusion:
@@ -88,6 +91,9 @@ class Retriever(ServedEntries):
         self._tokenizer = tokenizer
         self._fusion = fusion or Fusion()
         self._lexical = LexicalIndex(tokenizer, [])
+        #: whether a search ran since start-up: the first one loads the model's weights and the
+        #: Chroma segment (1.6 s on a data dir indexed before), which no customer should wait for
+        self._warm = False
 
     @classmethod
     def open(cls, data_dir: Path, embedding_model: str) -> Retriever:
@@ -109,6 +115,9 @@ class Retriever(ServedEntries):
         changed += len(stale)
         self._live = wanted
         self._lexical = LexicalIndex(self._tokenizer, [e.doc for e in live_answers])
+        if not self._warm and wanted:
+            self.search(_WARM_UP, "outbound")
+            self._warm = True
         return changed
 
     # ----- query path ----------------------------------------------------------------------
