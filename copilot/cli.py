@@ -202,7 +202,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         create_app(settings, on_ready=ready),
         host=host,
         port=port,
-        ws="websockets",
+        ws="websockets-sansio",
         # The app answers frames over its own limit with an error; uvicorn's limit only stops
         # abuse far beyond it (such a frame closes the connection with 1009).
         ws_max_size=max(16 * 1024 * 1024, settings.max_frame_bytes * 4),

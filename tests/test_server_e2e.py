@@ -271,6 +271,32 @@ async def test_bad_frames_get_an_error_and_disturb_nothing(
         assert (await recv(ws))["type"] == "suggestion"
 
 
+async def test_a_frame_far_over_the_limit_closes_only_its_own_connection(
+    server: ServerProcess,
+) -> None:
+    """Frames over the contract's size get an error; one beyond any sane size (16 MiB) is not
+    even read: that connection closes with 1009 and every other call goes on."""
+    async with websockets.connect(server.url) as bystander:
+        await send(bystander, {"type": "call.start", "call_id": "big-1"})
+        await recv(bystander)
+        async with websockets.connect(server.url, max_size=None) as abuser:
+            await abuser.send("长" * (6 * 1024 * 1024))  # 18 MiB of UTF-8
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await recv(abuser)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        await send(
+            bystander,
+            {
+                "type": "transcript",
+                "call_id": "big-1",
+                "seq": 1,
+                "speaker": "customer",
+                "text": "你们怎么知道我电话的",
+            },
+        )
+        assert (await recv(bystander))["type"] == "suggestion"
+
+
 async def test_tokens_are_enforced(data_dir: Path) -> None:
     secured = ServerProcess(data_dir, env={"COPILOT_TOKENS": "agent:t-agent,editor:t-ed"}).start()
     try:
