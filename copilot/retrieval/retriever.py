@@ -91,8 +91,8 @@ class Retriever(ServedEntries):
         self._tokenizer = tokenizer
         self._fusion = fusion or Fusion()
         self._lexical = LexicalIndex(tokenizer, [])
-        #: whether a search ran since start-up: the first one loads the model's weights and the
-        #: Chroma segment (1.6 s on a data dir indexed before), which no customer should wait for
+        #: whether the warm-up search ran: a process's first search loads the model's weights and
+        #: the Chroma segment (1.6 s on a data dir indexed before); no customer should wait for it
         self._warm = False
 
     @classmethod
