@@ -318,6 +318,18 @@ async def test_tokens_are_enforced(data_dir: Path) -> None:
         secured.stop()
 
 
+async def _until_recorded(server: ServerProcess, call_id: str, turns: int) -> None:
+    """Wait until the call's checkpoint holds `turns` turns (agent turns get no reply to wait
+    for), so that the restart is mid-call, not mid-turn."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            record = await http.get(f"{server.http}/v1/calls/{call_id}")
+            if record.status_code == 200 and len(record.json()["turns"]) >= turns:
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{call_id} never recorded {turns} turns")
+
+
 async def test_a_server_restart_mid_call_continues_the_call(data_dir: Path) -> None:
     first = ServerProcess(data_dir).start()
     try:
@@ -343,7 +355,7 @@ async def test_a_server_restart_mid_call_continues_the_call(data_dir: Path) -> N
                         "text": text,
                     },
                 )
-            await asyncio.sleep(0.5)
+            await _until_recorded(first, "rs-1", turns=3)
     finally:
         first.stop()
     second = ServerProcess(data_dir)
