@@ -18,7 +18,7 @@ import numpy as np
 
 from copilot.app import Copilot
 from copilot.evaluation.dataset import load_dialogues
-from copilot.graph.nodes import ALTERNATIVE_MARGIN, answer_bar
+from copilot.graph.nodes import ALTERNATIVE_MARGIN, answer_bar, reply_facts
 from copilot.retrieval.retriever import Fusion, Retriever
 from copilot.settings import Settings
 
@@ -59,7 +59,8 @@ def main(path: Path) -> None:
                     fixed_answer_turns += 1
                     fixed_hits += bool(shown) and shown[0] in correct
                 continue
-            margin = answer_bar(0.0, cues.facts("customer", turn.text))
+            facts = cues.facts("customer", turn.text) + reply_facts(cues, turn.model_dump(), asked)
+            margin = answer_bar(0.0, facts)
             rows.append((retriever.raw_scores(turn.text, d.direction), margin, correct))
     n_answer = sum(1 for *_, c in rows if c is not None) + fixed_answer_turns
     n_quiet = sum(1 for *_, c in rows if c is None) + fixed_quiet_turns

@@ -100,6 +100,27 @@ async def test_a_decision_needs_a_clearer_match_to_get_an_answer(copilot: Copilo
     assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
 
 
+async def test_a_reply_to_the_agents_question_that_goes_on_needs_a_clearer_match(
+    copilot: Copilot,
+) -> None:
+    # Each of these scores above the answer threshold (0.51-0.53), on an unrelated entry.
+    replies = [
+        ("请问您现在用的是什么套餐呀？", "是那个五十八的 用了好多年了 一直没换过"),
+        ("请问您是在北京本地吗？", "在 在北京 我在朝阳这边上班"),
+        ("您平时流量用得多吗？", "用得挺多的 我天天在地铁上刷视频"),
+    ]
+    for index, (asked, reply) in enumerate(replies):
+        call = f"g-reply-{index}"
+        await copilot.start_call(call, None, "outbound")
+        await copilot.turn(call, 1, "agent", asked)
+        assert await copilot.turn(call, 2, "customer", reply) == [], reply
+    # A reply that goes on to ask is read as usual.
+    await copilot.start_call("g-reply-asks", None, "outbound")
+    await copilot.turn("g-reply-asks", 1, "agent", "请问您是机主吗？")
+    [answer] = await copilot.turn("g-reply-asks", 2, "customer", "是我 你们是怎么知道我电话号码的")
+    assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
+
+
 async def test_a_repeated_seq_is_ignored(copilot: Copilot) -> None:
     await copilot.start_call("g-2", None, "outbound")
     first = await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的")

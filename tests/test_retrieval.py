@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.app import Copilot
+from copilot.graph.nodes import answer_bar, reply_facts
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
 from copilot.retrieval.embedding import load_embedder
@@ -58,6 +59,28 @@ def test_a_reply_in_the_words_of_the_agents_question_is_quiet(copilot: Copilot) 
     ]
     for asked, text in not_replies:
         assert not copilot.cues.is_statement(text, after=asked), text
+
+
+def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) -> None:
+    cues = copilot.cues
+    replies = [
+        ("方便问一下，您的卡是用您自己身份证办理的吗？", "对对 我自己身份证办的 当时本人去的"),
+        ("您之前有没有开通过彩铃业务呢？", "嗯 没 没开过 一直就是那个嘟嘟声"),
+        ("我半个小时之后再联系您可以吗？", "半小时不行 你晚上七点以后打 白天上班"),  # its words
+    ]
+    for asked, text in replies:
+        assert cues.replies_to(text, asked), text
+        assert (
+            answer_bar(0.49, reply_facts(cues, {"speaker": "customer", "text": text}, asked)) > 0.49
+        )
+    not_replies = [
+        ("您之前有没有开通过彩铃业务呢？", "没开过 那个怎么收费啊"),  # asks back
+        ("好的，我给您介绍一下这个业务。", "对 这个业务我知道 我邻居办过"),  # nothing was asked
+        ("您现在方便接听吗？", "刚到家 你们是北京移动的"),  # does not open as a reply
+    ]
+    for asked, text in not_replies:
+        assert not cues.replies_to(text, asked), text
+        assert reply_facts(cues, {"speaker": "customer", "text": text}, asked) == []
 
 
 def test_a_goodbye_is_quiet_but_thanks_with_it_still_gets_the_thanks_answer(
