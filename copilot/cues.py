@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot.retrieval.text import STOPWORDS, bare, clean
+from copilot.retrieval.text import STOPWORDS, bare
 
 Speaker = Literal["agent", "customer"]
 
@@ -64,9 +64,6 @@ class Reply(BaseModel):
     #: at most this many characters of the reply may be new: not in the agent's question, not a
     #: quiet cue, a number or a function word (免贵姓刘: 免 and 刘)
     max_new_chars: int = Field(ge=0)
-    #: words that open a reply to the question (对 / 没 / 要 / 知道 ...): a reply that goes on
-    #: with more than `max_new_chars` is the customer's own story more often than a question
-    heads: list[str] = Field(default_factory=list)
 
 
 class CueFile(BaseModel):
@@ -83,7 +80,7 @@ class CueFile(BaseModel):
 #: Turn facts told by the form of a customer's words, each answered by one fixed entry.
 WORDS_LOST = "words_lost"
 DIALECT = "dialect"
-#: The turn fact of a customer turn that opens as a reply to the agent's question.
+#: The turn fact of a customer turn that replies to the agent's question and asks nothing back.
 REPLY = "reply"
 
 
@@ -147,19 +144,13 @@ class CueBook:
         return len(new) <= self.reply.max_new_chars
 
     def replies_to(self, text: str, asked: str) -> bool:
-        """True when a customer turn opens as a reply to `asked`, the agent's question (对对 我自己
-        身份证办的; 要那个二十的吧 我流量用得多), and asks nothing back: what follows the reply is
-        mostly the customer's own story, so retrieval must be surer before an answer is shown."""
+        """True when a customer turn follows `asked`, the agent's question, and asks nothing
+        back (对对 我自己身份证办的 当时本人去的; 晚上吧 七八点以后 我下班到家了): what it says is
+        mostly the customer's own answer and story, so retrieval must be surer before an answer
+        is shown."""
         if self.reply is None or self._agent_asks is None or self._customer_asks is None:
             return False
-        if not _asks(asked, self._agent_asks) or _asks(text, self._customer_asks):
-            return False
-        said = bare(text)
-        if any(said.startswith(head) for head in self.reply.heads):
-            return True
-        # or its first phrase takes up the question's words (半小时不行: 半个小时之后…可以吗)
-        first = _CLAUSE.split(clean(text).strip(), maxsplit=1)[0]
-        return bool(_bigrams(first) & _bigrams(asked))
+        return _asks(asked, self._agent_asks) and not _asks(text, self._customer_asks)
 
     def form_facts(self, text: str) -> list[str]:
         """What the form of a customer turn says (most words lost, a dialect), whatever it means."""
@@ -202,14 +193,6 @@ _FUNCTION_WORDS = re.compile(
 
 #: Digits and spoken numbers (phone numbers, tiers, dates read out), plus measure words.
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
-
-
-#: What separates the phrases of a turn: the ASR's spaces, or punctuation where it writes some.
-_CLAUSE = re.compile(r"[\s，,。！!、]+")
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def _asks(text: str, words: re.Pattern[str]) -> bool:

@@ -66,7 +66,8 @@ def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) 
     replies = [
         ("方便问一下，您的卡是用您自己身份证办理的吗？", "对对 我自己身份证办的 当时本人去的"),
         ("您之前有没有开通过彩铃业务呢？", "嗯 没 没开过 一直就是那个嘟嘟声"),
-        ("我半个小时之后再联系您可以吗？", "半小时不行 你晚上七点以后打 白天上班"),  # its words
+        ("我半个小时之后再联系您可以吗？", "半小时不行 你晚上七点以后打 白天上班"),
+        ("您一般什么时间方便接电话？", "晚上吧 七点以后 白天上班忙"),
     ]
     for asked, text in replies:
         assert cues.replies_to(text, asked), text
@@ -76,7 +77,7 @@ def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) 
     not_replies = [
         ("您之前有没有开通过彩铃业务呢？", "没开过 那个怎么收费啊"),  # asks back
         ("好的，我给您介绍一下这个业务。", "对 这个业务我知道 我邻居办过"),  # nothing was asked
-        ("您现在方便接听吗？", "刚到家 你们是北京移动的"),  # does not open as a reply
+        ("您现在方便接听吗？", "方便 你们是哪个部门的"),  # asks back in other words
     ]
     for asked, text in not_replies:
         assert not cues.replies_to(text, asked), text
