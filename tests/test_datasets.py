@@ -28,6 +28,7 @@ UNSEEN = (
     "heldout10.jsonl",
     "heldout11.jsonl",
     "heldout12.jsonl",
+    "heldout13.jsonl",
 )
 
 
