@@ -68,6 +68,7 @@ def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) 
         ("您之前有没有开通过彩铃业务呢？", "嗯 没 没开过 一直就是那个嘟嘟声"),
         ("我半个小时之后再联系您可以吗？", "半小时不行 你晚上七点以后打 白天上班"),
         ("您一般什么时间方便接电话？", "晚上吧 七点以后 白天上班忙"),
+        ("您知道服务密码吗？", "知道 我一直记着呢 没改过"),  # 着呢 says, it does not ask
     ]
     for asked, text in replies:
         assert cues.replies_to(text, asked), text
@@ -78,6 +79,7 @@ def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) 
         ("您之前有没有开通过彩铃业务呢？", "没开过 那个怎么收费啊"),  # asks back
         ("好的，我给您介绍一下这个业务。", "对 这个业务我知道 我邻居办过"),  # nothing was asked
         ("您现在方便接听吗？", "方便 你们是哪个部门的"),  # asks back in other words
+        ("这个流量包每月10元，您看需要吗？", "不用 那话费呢"),  # 呢 asks
     ]
     for asked, text in not_replies:
         assert not cues.replies_to(text, asked), text
