@@ -136,9 +136,7 @@ class CueBook:
         )
 
     def _answers_question(self, text: str, asked: str) -> bool:
-        if self.reply is None or self._agent_asks is None or self._customer_asks is None:
-            return False
-        if not _asks(asked, self._agent_asks) or _asks(text, self._customer_asks):
+        if self.reply is None or not self.replies_to(text, asked):
             return False
         new = set(self._left_over(bare(text))) - set(bare(asked))
         return len(new) <= self.reply.max_new_chars
