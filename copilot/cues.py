@@ -61,6 +61,9 @@ class Reply(BaseModel):
     agent_asks: list[str] = Field(min_length=1)
     #: words that make the customer's reply a question of its own (a "?" always does)
     customer_asks: list[str] = Field(min_length=1)
+    #: phrases with a question word in them that only tell (正在排队呢, 十几年, 不怎么上网):
+    #: they are taken out before `customer_asks` is looked for
+    customer_tells: list[str] = []
     #: at most this many characters of the reply may be new: not in the agent's question, not a
     #: quiet cue, a number or a function word (免贵姓刘: 免 and 刘)
     max_new_chars: int = Field(ge=0)
@@ -107,6 +110,11 @@ class CueBook:
         self._customer_asks = (
             _compile(Cue(phrases=spec.reply.customer_asks)) if spec.reply else None
         )
+        self._customer_tells = (
+            _compile(Cue(phrases=spec.reply.customer_tells))
+            if spec.reply and spec.reply.customer_tells
+            else None
+        )
         self._dialect_markers = (
             _compile(Cue(phrases=spec.dialect.markers)) if spec.dialect else None
         )
@@ -148,7 +156,10 @@ class CueBook:
         is shown."""
         if self.reply is None or self._agent_asks is None or self._customer_asks is None:
             return False
-        return _asks(asked, self._agent_asks) and not _asks(text, self._customer_asks)
+        told = self._customer_tells.sub("", bare(text)) if self._customer_tells else text
+        return _asks(asked, self._agent_asks) and not _asks(
+            told, self._customer_asks, question_mark=text
+        )
 
     def form_facts(self, text: str) -> list[str]:
         """What the form of a customer turn says (most words lost, a dialect), whatever it means."""
@@ -193,8 +204,11 @@ _FUNCTION_WORDS = re.compile(
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
 
 
-def _asks(text: str, words: re.Pattern[str]) -> bool:
-    return "?" in text or "？" in text or words.search(bare(text)) is not None
+def _asks(text: str, words: re.Pattern[str], question_mark: str | None = None) -> bool:
+    """True when `text` holds a question word, or `question_mark` (the raw turn, `text` by
+    default) a "?"."""
+    raw = text if question_mark is None else question_mark
+    return "?" in raw or "？" in raw or words.search(bare(text)) is not None
 
 
 def _compile(cue: Cue) -> re.Pattern[str]:

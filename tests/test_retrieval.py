@@ -69,6 +69,16 @@ def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) 
         ("我半个小时之后再联系您可以吗？", "半小时不行 你晚上七点以后打 白天上班"),
         ("您一般什么时间方便接电话？", "晚上吧 七点以后 白天上班忙"),
         ("您知道服务密码吗？", "知道 我一直记着呢 没改过"),  # 着呢 says, it does not ask
+        # question words that only tell: 正…呢, 还没…呢, 十几, 不怎么, 啥的, 别的也不, a second
+        # card described, and questions the agent asks with 怎么样 or 的吧
+        ("您现在方便接听吗", "方便 我正在超市排队结账呢"),
+        ("请问短信您收到了吗", "收到了 我还没来得及看呢"),
+        ("您这个号用了多久了", "用了十几年了 一直没换"),
+        ("您平时流量用得多吗", "不多 我不怎么上网 就看看新闻啥的"),
+        ("您平时用手机都做什么", "就接个电话 别的也不会用"),
+        ("您是双卡手机吗", "是 另一个卡是公司发的 平时放着不用"),
+        ("您觉得我们的信号怎么样", "还凑合 地下车库差一点"),
+        ("您这个号是自己在用的吧", "对 一直我自己用 老人机"),
     ]
     for asked, text in replies:
         assert cues.replies_to(text, asked), text
@@ -80,6 +90,9 @@ def test_a_reply_that_goes_on_is_told_from_one_that_asks_back(copilot: Copilot) 
         ("好的，我给您介绍一下这个业务。", "对 这个业务我知道 我邻居办过"),  # nothing was asked
         ("您现在方便接听吗？", "方便 你们是哪个部门的"),  # asks back in other words
         ("这个流量包每月10元，您看需要吗？", "不用 那话费呢"),  # 呢 asks
+        ("您看给您办理一个吗", "我另外那个号也给办一个吧"),  # wants the other number done
+        ("您对我们的服务满意吗", "满意 可是最近老是掉线"),  # objects
+        ("您平时上网多吗", "挺多 有时候一天好几个G 怎么算钱"),  # 几 of 好几 tells, 怎么 asks
     ]
     for asked, text in not_replies:
         assert not cues.replies_to(text, asked), text
