@@ -29,6 +29,7 @@ UNSEEN = (
     "heldout11.jsonl",
     "heldout12.jsonl",
     "heldout13.jsonl",
+    "heldout14.jsonl",
 )
 
 
