@@ -121,6 +121,27 @@ async def test_a_reply_to_the_agents_question_that_goes_on_needs_a_clearer_match
     assert answer["items"][0]["source"]["id"] == "kb-how-got-my-number"
 
 
+async def test_a_holder_telling_the_numbers_story_stays_quiet_but_not_one_who_is_driving(
+    copilot: Copilot,
+) -> None:
+    asked = "请问您是这个号码的机主吗？"
+    # Both score 0.61-0.63 on the entries about holders and shops: over the plain reply margin.
+    stories = [
+        "是我 这个号是我自己身份证在营业厅办的 用了好些年了",
+        "是我 我自己身份证办的 那会儿营业厅人可多了",
+    ]
+    for index, story in enumerate(stories):
+        call = f"g-holder-{index}"
+        await copilot.start_call(call, None, "outbound")
+        await copilot.turn(call, 1, "agent", asked)
+        assert await copilot.turn(call, 2, "customer", story) == [], story
+    # A holder who cannot talk now is answered (0.64): the agent must act on it.
+    await copilot.start_call("g-holder-busy", None, "outbound")
+    await copilot.turn("g-holder-busy", 1, "agent", asked)
+    [answer] = await copilot.turn("g-holder-busy", 2, "customer", "对 是我 我在开车 你晚点再打吧")
+    assert answer["items"][0]["source"]["id"] == "kb-sit-customer-busy"
+
+
 async def test_a_repeated_seq_is_ignored(copilot: Copilot) -> None:
     await copilot.start_call("g-2", None, "outbound")
     first = await copilot.turn("g-2", 1, "customer", "你们怎么知道我电话的")

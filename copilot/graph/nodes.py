@@ -24,13 +24,23 @@ DECISIONS = frozenset({"consent", "refusal"})
 #: A reply to the agent's question that asks nothing back is mostly the customer's own story;
 #: chosen on the replies of the dev split and heldout7-12 (heldout13 was written after it).
 REPLY_MARGIN = 0.10
+#: A reply that confirms the holder (是我 / 我自己身份证办的) and goes on is the customer telling
+#: the number's own story (这号我用了十几年了 当时在营业厅办的), which shares its words with the
+#: entries about numbers and shops; chosen on the replies of dev and heldout7-14 (heldout15 came
+#: after it).
+HOLDER_REPLY_MARGIN = 0.16
+HOLDER = "identity_confirmed"
+#: What a holder may go on to say that the agent must act on (在开车, 在国外, 别再打了): such a
+#: reply keeps the plain reply margin.
+SITUATIONS = frozenset({"occupied", "busy", "abroad", "bad_line", "do_not_call", "no_password"})
 
 
 def answer_bar(threshold: float, turn_facts: Iterable[str]) -> float:
     """The score retrieval must reach for this turn to get an answer (the tuner uses it too)."""
     facts = set(turn_facts)
     if REPLY in facts:
-        return threshold + REPLY_MARGIN
+        holder_story = HOLDER in facts and not SITUATIONS & facts
+        return threshold + (HOLDER_REPLY_MARGIN if holder_story else REPLY_MARGIN)
     return threshold + (DECISION_MARGIN if DECISIONS & facts else 0.0)
 
 
