@@ -30,6 +30,7 @@ UNSEEN = (
     "heldout12.jsonl",
     "heldout13.jsonl",
     "heldout14.jsonl",
+    "heldout15.jsonl",
 )
 
 
