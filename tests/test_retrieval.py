@@ -112,7 +112,13 @@ def test_asking_the_agent_to_hold_is_quiet_but_a_question_after_wait_is_not(
     copilot: Copilot,
 ) -> None:
     # "等一下" opens both a hold (the agent just waits) and an interruption or a question.
-    for text in ("你稍等啊，我把火关了", "等会儿我跟旁边人说句话", "稍等一下，我这边进个门"):
+    for text in (
+        "你稍等啊，我把火关了",
+        "等会儿我跟旁边人说句话",
+        "稍等一下，我这边进个门",
+        "等会儿啊 我翻一下短信 你别挂",  # what the customer does meanwhile
+        "好 稍等一下啊 马上",
+    ):
         assert copilot.cues.is_statement(text), text
     for text in ("等一下我跟你说个事", "等一下，你们怎么知道我电话的", "稍等我问问多少钱"):
         assert not copilot.cues.is_statement(text), text
