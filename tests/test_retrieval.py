@@ -28,6 +28,16 @@ async def test_inbound_calls_never_get_outbound_only_answers(copilot: Copilot) -
     assert all(h.answer.direction in ("inbound", "both") for h in hits)
 
 
+async def test_an_inbound_complaint_gets_the_offer_to_help_not_an_unrelated_answer(
+    copilot: Copilot,
+) -> None:
+    # 003: on an inbound call the agent offers help ("please call 10086" would be wrong there).
+    complaint = "我跟你说 这事我打了三回了 你们到底管不管 一个推一个"
+    hits = await copilot.retriever.asearch(complaint, "inbound")
+    assert hits[0].answer.id == "kb-in-complaint-help"
+    assert hits[0].score >= copilot.settings.answer_threshold
+
+
 async def test_off_topic_small_talk_scores_below_the_threshold(copilot: Copilot) -> None:
     for text in ("我刚吃完饭", "昨天晚上下了一场大雨"):
         hits = await copilot.retriever.asearch(text, "outbound")
