@@ -19,7 +19,7 @@ import numpy as np
 from copilot.app import Copilot
 from copilot.evaluation.dataset import load_dialogues
 from copilot.graph.nodes import ALTERNATIVE_MARGIN, answer_bar, reply_facts
-from copilot.retrieval.retriever import Fusion, Retriever
+from copilot.retrieval.retriever import Fusion, Retriever, entry_threshold
 from copilot.settings import Settings
 
 
@@ -31,6 +31,7 @@ def main(path: Path) -> None:
     retriever = Retriever.open(copilot.settings.data_dir, copilot.settings.embedding_model)
     retriever.sync(copilot.store.live_answers())
     cues = copilot.cues
+    phrasings = {e: len(a.questions) for e, a in retriever.answers().items()}
     # (dense per entry, lexical per entry, the turn's extra margin, correct entry ids or None
     # for quiet); turns the rules decide without the fusion are counted apart.
     rows = []
@@ -85,7 +86,8 @@ def main(path: Path) -> None:
             for scored, margin, correct in tops:
                 shown = (
                     [e for s, e in scored if s >= threshold - ALTERNATIVE_MARGIN]
-                    if scored and scored[0][0] >= threshold + margin
+                    if scored
+                    and scored[0][0] >= entry_threshold(threshold, phrasings[scored[0][1]]) + margin
                     else []
                 )
                 if correct is None:

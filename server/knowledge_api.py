@@ -20,6 +20,7 @@ from starlette.routing import Route
 from copilot.app import Copilot
 from copilot.knowledge.models import Answer, Campaign
 from copilot.knowledge.store import Kind, StoreError, Version, diff
+from copilot.retrieval.retriever import entry_threshold
 from copilot.retrieval.text import plain
 from copilot.settings import Role
 from server.auth import role_of
@@ -157,7 +158,11 @@ async def preview(request: Request) -> JSONResponse:
                 "question": question,
                 "entry": top.answer.id if top else None,
                 "score": round(top.score, 3) if top else None,
-                "answered": bool(top and top.score >= copilot.settings.answer_threshold),
+                "answered": bool(
+                    top
+                    and top.score
+                    >= entry_threshold(copilot.settings.answer_threshold, len(top.answer.questions))
+                ),
                 "this_entry": bool(top and top.answer.id == body.get("id")),
             }
         )

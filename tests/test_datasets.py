@@ -18,16 +18,22 @@ from copilot.settings import BUNDLED_KNOWLEDGE
 
 DATASETS = Path(__file__).resolve().parent.parent / "eval" / "datasets"
 #: Sets whose answer turns were indexed (eval/absorb.py) after their first measurement.
-ABSORBED = ("heldout.jsonl", "heldout2.jsonl", "heldout3.jsonl", "heldout4.jsonl", "heldout6.jsonl")
-#: Sets that must stay unseen by the index: the dev split and the held-out sets not yet absorbed.
-UNSEEN = (
-    "dev.jsonl",
+ABSORBED = (
+    "heldout.jsonl",
+    "heldout2.jsonl",
+    "heldout3.jsonl",
+    "heldout4.jsonl",
+    "heldout6.jsonl",
     "heldout7.jsonl",
     "heldout8.jsonl",
     "heldout9.jsonl",
     "heldout10.jsonl",
     "heldout11.jsonl",
     "heldout12.jsonl",
+)
+#: Sets that must stay unseen by the index: the dev split and the held-out sets not yet absorbed.
+UNSEEN = (
+    "dev.jsonl",
     "heldout13.jsonl",
     "heldout14.jsonl",
     "heldout15.jsonl",

@@ -11,7 +11,7 @@ from copilot.graph.nodes import answer_bar, reply_facts
 from copilot.knowledge.models import Answer
 from copilot.knowledge.store import LiveEntry
 from copilot.retrieval.embedding import load_embedder
-from copilot.retrieval.retriever import Retriever
+from copilot.retrieval.retriever import Retriever, entry_threshold
 from copilot.retrieval.text import Tokenizer, bare
 from copilot.retrieval.vector_index import VectorIndex, open_chroma
 
@@ -132,6 +132,14 @@ def test_asking_the_agent_to_hold_is_quiet_but_a_question_after_wait_is_not(
         assert copilot.cues.is_statement(text), text
     for text in ("等一下我跟你说个事", "等一下，你们怎么知道我电话的", "稍等我问问多少钱"):
         assert not copilot.cues.is_statement(text), text
+
+
+def test_a_richly_phrased_entry_must_score_higher_than_a_thin_one() -> None:
+    # An editor's new entry (five phrasings) answers at the plain threshold; one indexed with
+    # many phrasings has more chance near-misses and needs more.
+    assert entry_threshold(0.49, 3) == entry_threshold(0.49, 5) == 0.49
+    assert 0.52 < entry_threshold(0.49, 56) < 0.53
+    assert entry_threshold(0.49, 90) > entry_threshold(0.49, 56)
 
 
 def test_text_normalisation_drops_asr_noise() -> None:

@@ -11,6 +11,7 @@ from copilot.cues import REPLY, CueBook
 from copilot.disposition.rules import propose
 from copilot.graph.context import CallContext
 from copilot.graph.state import CallState, Stage
+from copilot.retrieval.retriever import THIN_ENTRY, entry_threshold
 
 #: Alternatives are shown when they score within this distance of the threshold.
 ALTERNATIVE_MARGIN = 0.08
@@ -138,6 +139,7 @@ async def retrieve(state: CallState, runtime: Runtime[CallContext]) -> dict[str,
                 "text": h.answer.answer,
                 "score": h.score,
                 "related": h.related,
+                "phrasings": len(h.answer.questions),
             }
             for h in hits
         ]
@@ -161,7 +163,9 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     candidates = state.get("candidates") or []
     turn_facts = state.get("turn_facts") or []
     items = _fixed_answers(turn_facts, ctx) + _product_answers(turn_facts, ctx)
-    if candidates and candidates[0]["score"] >= answer_bar(threshold, turn_facts):
+    if candidates and candidates[0]["score"] >= answer_bar(
+        entry_threshold(threshold, candidates[0].get("phrasings", THIN_ENTRY)), turn_facts
+    ):
         items += [
             {
                 "text": c["text"],
