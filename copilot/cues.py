@@ -50,6 +50,9 @@ class Dialect(BaseModel):
     min_markers: int = Field(ge=1)
     #: the knowledge entry whose approved wording asks for Mandarin
     answer: str
+    #: 004's next steps when the customer keeps to the dialect (ask again, ask for someone who
+    #: speaks Mandarin, close the call): one per further dialect turn, the last one repeated
+    then: list[str] = []
 
 
 class Reply(BaseModel):
@@ -168,6 +171,13 @@ class CueBook:
             for name, found in ((WORDS_LOST, self.words_lost), (DIALECT, self.speaks_dialect))
             if found(text)
         ]
+
+    def dialect_step(self, times: int) -> str | None:
+        """The entry that answers the customer's `times`-th dialect turn of a call (1 = first)."""
+        if self.dialect is None:
+            return None
+        steps = [self.dialect.answer, *self.dialect.then]
+        return steps[min(times, len(steps)) - 1]
 
     def speaks_dialect(self, text: str) -> bool:
         if self.dialect is None or self._dialect_markers is None:

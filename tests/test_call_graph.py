@@ -76,12 +76,20 @@ async def test_speech_written_in_a_dialect_gets_the_approved_request_for_mandari
 ) -> None:
     await copilot.start_call("g-dialect", None, "outbound")
     await copilot.turn("g-dialect", 1, "agent", "您好，我是北京移动10086客户代表")
-    # Cantonese, Hokkien and Shanghainese written in their own characters; none is indexed.
-    for seq, text in enumerate(["唔该你讲慢啲，我听唔明嘅", "汝欲创啥物", "侬讲点啥，阿拉覅听"], 2):
+    # Cantonese, Hokkien and Shanghainese written in their own characters; none is indexed. A
+    # customer who keeps to the dialect gets 004's next step each time, the last one repeated.
+    steps = [
+        ("唔该你讲慢啲，我听唔明嘅", "kb-sit-dialect", "麻烦您讲普通话"),
+        ("汝欲创啥物", "kb-sit-dialect-again", "您方便讲普通话吗"),
+        ("侬讲点啥，阿拉覅听", "kb-sit-dialect-find-speaker", "可以讲普通话的人"),
+        ("我哋冇人识讲嘅", "kb-sit-dialect-close", "我无法听懂您的方言"),
+        ("咩啊，你讲乜嘢", "kb-sit-dialect-close", "我无法听懂您的方言"),
+    ]
+    for seq, (text, entry, words) in enumerate(steps, 2):
         [suggestion] = await copilot.turn("g-dialect", seq, "customer", text)
         top = suggestion["items"][0]
-        assert top["source"]["id"] == "kb-sit-dialect", text
-        assert "麻烦您讲普通话" in top["text"]
+        assert top["source"]["id"] == entry, text
+        assert words in top["text"]
     # One 唔 is the Mandarin "嗯"; a northern turn in Mandarin characters is understood.
     assert await copilot.turn("g-dialect", 8, "customer", "唔，好的") == []
     [answer] = await copilot.turn("g-dialect", 9, "customer", "你们咋知道俺电话的")

@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from copilot.cues import REPLY, CueBook
+from copilot.cues import DIALECT, REPLY, CueBook
 from copilot.disposition.rules import propose
 from copilot.graph.context import CallContext
 from copilot.graph.state import CallState, Stage
@@ -162,7 +162,7 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     threshold = ctx.answer_threshold
     candidates = state.get("candidates") or []
     turn_facts = state.get("turn_facts") or []
-    items = _fixed_answers(turn_facts, ctx) + _product_answers(turn_facts, ctx)
+    items = _fixed_answers(state, turn_facts, ctx) + _product_answers(turn_facts, ctx)
     if candidates and candidates[0]["score"] >= answer_bar(
         entry_threshold(threshold, candidates[0].get("phrasings", THIN_ENTRY)), turn_facts
     ):
@@ -190,13 +190,23 @@ async def suggest(state: CallState, runtime: Runtime[CallContext]) -> dict[str, 
     }
 
 
-def _fixed_answers(turn_facts: list[str], ctx: CallContext) -> list[dict[str, Any]]:
+def _fixed_answers(
+    state: CallState, turn_facts: list[str], ctx: CallContext
+) -> list[dict[str, Any]]:
     """The approved "please repeat that" when the ASR lost the customer's question, and "please
     speak Mandarin" when it wrote a dialect: guessing an answer to words nobody understood would
-    be worse than asking."""
+    be worse than asking. A customer who keeps to the dialect gets 004's next step each time."""
     items = []
     for fact, entry_id in ctx.cues.fixed_answers.items():
-        if fact in turn_facts and (live := ctx.retriever.live(entry_id)) is not None:
+        if fact not in turn_facts:
+            continue
+        if fact == DIALECT:
+            times = sum(
+                t["speaker"] == "customer" and ctx.cues.speaks_dialect(t["text"])
+                for t in state.get("turns") or []
+            )
+            entry_id = ctx.cues.dialect_step(times) or entry_id
+        if (live := ctx.retriever.live(entry_id)) is not None:
             source = {"id": live.doc.id, "version": live.version}
             items.append({"text": live.doc.answer, "source": source, "score": 1.0})
     return items
