@@ -37,6 +37,7 @@ UNSEEN = (
     "heldout13.jsonl",
     "heldout14.jsonl",
     "heldout15.jsonl",
+    "heldout16.jsonl",
 )
 
 
