@@ -159,10 +159,11 @@ class CueBook:
         is shown."""
         if self.reply is None or self._agent_asks is None or self._customer_asks is None:
             return False
-        told = self._customer_tells.sub("", bare(text)) if self._customer_tells else text
-        return _asks(asked, self._agent_asks) and not _asks(
-            told, self._customer_asks, question_mark=text
-        )
+        if not _asks(asked, self._agent_asks):
+            return False
+        said = bare(text)
+        told = self._customer_tells.sub("", said) if self._customer_tells else said
+        return not ("?" in text or "？" in text or self._customer_asks.search(told))
 
     def form_facts(self, text: str) -> list[str]:
         """What the form of a customer turn says (most words lost, a dialect), whatever it means."""
@@ -214,11 +215,8 @@ _FUNCTION_WORDS = re.compile(
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
 
 
-def _asks(text: str, words: re.Pattern[str], question_mark: str | None = None) -> bool:
-    """True when `text` holds a question word, or `question_mark` (the raw turn, `text` by
-    default) a "?"."""
-    raw = text if question_mark is None else question_mark
-    return "?" in raw or "？" in raw or words.search(bare(text)) is not None
+def _asks(text: str, words: re.Pattern[str]) -> bool:
+    return "?" in text or "？" in text or words.search(bare(text)) is not None
 
 
 def _compile(cue: Cue) -> re.Pattern[str]:
