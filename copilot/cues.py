@@ -159,11 +159,9 @@ class CueBook:
         is shown."""
         if self.reply is None or self._agent_asks is None or self._customer_asks is None:
             return False
-        if not _asks(asked, self._agent_asks):
-            return False
-        said = bare(text)
-        told = self._customer_tells.sub("", said) if self._customer_tells else said
-        return not ("?" in text or "？" in text or self._customer_asks.search(told))
+        return _asks(asked, self._agent_asks) and not _asks(
+            text, self._customer_asks, unless=self._customer_tells
+        )
 
     def form_facts(self, text: str) -> list[str]:
         """What the form of a customer turn says (most words lost, a dialect), whatever it means."""
@@ -215,8 +213,10 @@ _FUNCTION_WORDS = re.compile(
 _NUMBERS = re.compile(r"[0-9零一二三四五六七八九十百千万两幺元块个号月天年点首]+")
 
 
-def _asks(text: str, words: re.Pattern[str]) -> bool:
-    return "?" in text or "？" in text or words.search(bare(text)) is not None
+def _asks(text: str, words: re.Pattern[str], unless: re.Pattern[str] | None = None) -> bool:
+    """A "?" or one of `words`, outside the phrases `unless` matches (十几年 tells, 几 asks)."""
+    said = bare(text) if unless is None else unless.sub("", bare(text))
+    return "?" in text or "？" in text or words.search(said) is not None
 
 
 def _compile(cue: Cue) -> re.Pattern[str]:
